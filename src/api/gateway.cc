@@ -1,0 +1,195 @@
+#include "api/gateway.h"
+
+#include <random>
+
+#include <boost/json.hpp>
+
+#include "common/logging.h"
+
+namespace mast {
+
+namespace json = boost::json;
+
+namespace {
+
+std::string NewRequestId() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  static const char* kHex = "0123456789abcdef";
+  std::string id(32, '0');
+  uint64_t a = rng(), b = rng();
+  for (int i = 0; i < 16; ++i) {
+    id[i] = kHex[(a >> (i * 4)) & 0xf];
+    id[16 + i] = kHex[(b >> (i * 4)) & 0xf];
+  }
+  return id;
+}
+
+// A client's request id is kept if it is short and plain printable ASCII.
+bool AcceptableRequestId(std::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  for (unsigned char c : id) {
+    if (c < 0x21 || c > 0x7e) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+ErrorStyle StyleForPath(std::string_view path) {
+  if (path.substr(0, 3) == "/v2") return ErrorStyle::kOip;
+  if (path.substr(0, 4) == "/api") return ErrorStyle::kNative;
+  return ErrorStyle::kClassic;
+}
+
+std::string ErrorBody(ErrorStyle style, StatusCode code, std::string_view message) {
+  json::object body;
+  switch (style) {
+    case ErrorStyle::kClassic:
+      body["detail"] = message;
+      break;
+    case ErrorStyle::kOip:
+      body["error"] = message;
+      break;
+    case ErrorStyle::kNative:
+      body["error"] = json::object{{"code", StatusCodeName(code)}, {"message", message}};
+      break;
+  }
+  return json::serialize(body);
+}
+
+std::optional<std::string> Exchange::QueryParam(std::string_view name) const {
+  std::string_view q = query;
+  while (!q.empty()) {
+    size_t amp = q.find('&');
+    std::string_view pair = q.substr(0, amp);
+    size_t eq = pair.find('=');
+    std::string_view key = pair.substr(0, eq);
+    if (key == name) {
+      std::string value(eq == std::string_view::npos ? "" : pair.substr(eq + 1));
+      auto segments = SplitPath(value);  // percent-decodes
+      return segments.empty() ? "" : segments[0];
+    }
+    if (amp == std::string_view::npos) break;
+    q = q.substr(amp + 1);
+  }
+  return std::nullopt;
+}
+
+void Exchange::Reply(int status, std::string body, std::string_view content_type) {
+  HttpResponse r{static_cast<http::status>(status), request.version()};
+  r.set(http::field::content_type, content_type);
+  r.body() = std::move(body);
+  ReplyResponse(std::move(r));
+}
+
+void Exchange::ReplyJson(int status, const json::value& body) {
+  Reply(status, json::serialize(body));
+}
+
+void Exchange::ReplyError(const Status& status) {
+  ReplyError(HttpStatusFor(status.code()), status.code(), status.message());
+}
+
+void Exchange::ReplyError(int http_status, StatusCode code, std::string_view message) {
+  Reply(http_status, ErrorBody(style, code, message));
+}
+
+void Exchange::ReplyUnavailable(const Status& status) {
+  HttpResponse r{http::status::service_unavailable, request.version()};
+  r.set(http::field::retry_after, "1");
+  r.set(http::field::content_type, "application/json");
+  r.body() = ErrorBody(style, status.code(), status.message());
+  ReplyResponse(std::move(r));
+}
+
+void Exchange::ReplyResponse(HttpResponse response) {
+  gateway_->Finish(this, std::move(response), &respond_);
+}
+
+void Gateway::AddRoute(RouteInfo route) {
+  router_.Add(route.method, route.pattern);
+  routes_.push_back(std::move(route));
+}
+
+void Gateway::Handle(HttpRequest request, HttpResponder respond) {
+  auto ex = std::make_shared<Exchange>(std::move(request), std::move(respond), this);
+  ex->start = std::chrono::steady_clock::now();
+  std::string_view target = ex->request.target();
+  size_t q = target.find('?');
+  ex->path = target.substr(0, q);
+  if (q != std::string_view::npos) ex->query = target.substr(q + 1);
+  auto id = ex->request["X-Request-Id"];
+  ex->request_id = AcceptableRequestId(id) ? std::string(id) : NewRequestId();
+
+  ex->match = router_.Match(ex->request.method(), ex->path);
+  if (ex->match.result == RouteMatch::kFound) {
+    ex->route_id = ex->match.route_id;
+    ex->style = routes_[ex->route_id].style;
+    routes_[ex->route_id].handler(ex);
+    return;
+  }
+  ex->style = StyleForPath(ex->path);
+  if (ex->match.result == RouteMatch::kMethodNotAllowed) {
+    HttpResponse r{http::status::method_not_allowed, ex->request.version()};
+    r.set(http::field::allow, ex->match.allowed);
+    r.set(http::field::content_type, "application/json");
+    r.body() = ErrorBody(ex->style, StatusCode::kInvalidArgument,
+                         "method " + std::string(ex->request.method_string()) +
+                             " is not allowed on " + std::string(ex->path) +
+                             " (allowed: " + ex->match.allowed + ")");
+    ex->ReplyResponse(std::move(r));
+    return;
+  }
+  ex->ReplyError(404, StatusCode::kNotFound,
+                 "no route " + std::string(ex->path));
+}
+
+HttpResponse Gateway::Reject(int status, std::string_view target,
+                             std::string_view message) {
+  std::string_view path = target.substr(0, target.find('?'));
+  HttpResponse r{static_cast<http::status>(status), 11};
+  r.set(http::field::content_type, "application/json");
+  r.set("X-Request-Id", NewRequestId());
+  r.body() = ErrorBody(StyleForPath(path),
+                       status == 413 ? StatusCode::kPayloadTooLarge
+                                     : StatusCode::kInvalidArgument,
+                       message);
+  metrics_->requests->WithLabels({"", "", "", std::to_string(status)})->Increment();
+  LogInfo("request rejected", {{"route", path},
+                               {"status", status},
+                               {"error", message}});
+  return r;
+}
+
+void Gateway::Finish(Exchange* ex, HttpResponse response, HttpResponder* respond) {
+  response.set("X-Request-Id", ex->request_id);
+  if (ex->request.method() == http::verb::head) response.body().clear();
+  const int status = static_cast<int>(response.result_int());
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - ex->start)
+          .count();
+  // Unmatched paths share one label value so that scans cannot grow the
+  // metric without bound.
+  const std::string& route =
+      ex->route_id >= 0 ? routes_[ex->route_id].pattern : std::string("unmatched");
+  metrics_->requests->WithLabels({route, ex->model, ex->version, std::to_string(status)})
+      ->Increment();
+  metrics_->request_seconds->WithLabels({route, ex->model, ex->version})->Observe(seconds);
+  if (LogEnabled(LogLevel::kInfo)) {
+    json::object fields{{"request_id", ex->request_id},
+                        {"method", ex->request.method_string()},
+                        {"route", route},
+                        {"path", ex->path},
+                        {"status", status},
+                        {"latency_ms", seconds * 1000.0}};
+    if (!ex->model.empty()) {
+      fields["model"] = ex->model;
+      fields["version"] = ex->version;
+    }
+    LogInfo("request", fields);
+  }
+  HttpResponder done = std::move(*respond);
+  done(std::move(response));
+}
+
+}  // namespace mast

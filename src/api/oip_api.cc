@@ -1,0 +1,265 @@
+#include "api/oip_api.h"
+
+#include <boost/json.hpp>
+
+#include "api/tensor_json.h"
+
+namespace mast {
+
+namespace json = boost::json;
+
+namespace {
+
+json::array ShapeJson(const std::vector<int64_t>& shape) {
+  json::array a;
+  for (int64_t d : shape) a.push_back(d);
+  return a;
+}
+
+json::array SpecsJson(const std::vector<TensorSpec>& specs) {
+  json::array a;
+  for (const auto& s : specs) {
+    a.push_back(json::object{{"name", s.name},
+                             {"datatype", DataTypeName(s.type)},
+                             {"shape", ShapeJson(s.shape)}});
+  }
+  return a;
+}
+
+// Resolves {model} and optional {version}; replies 404 and returns null if
+// not found.
+std::shared_ptr<const ModelVersion> Resolve(ServingContext* ctx, Exchange* ex,
+                                            bool require_loaded) {
+  const std::string name(ex->match.Param("model"));
+  const std::string version(ex->match.Param("version"));
+  auto found = ctx->models->snapshot()->Find(name, version);
+  if (!found.ok()) {
+    ex->ReplyError(found.status().code() == StatusCode::kNotFound ? 404 : 400,
+                   found.status().code(), found.status().message());
+    return nullptr;
+  }
+  ex->model = (*found)->name;
+  ex->version = (*found)->version;
+  return *found;
+}
+
+// Parses one request input against the model's declared input `spec`.
+StatusOr<Tensor> ParseInput(const json::object& in, const TensorSpec& spec) {
+  const json::value* shape_v = in.if_contains("shape");
+  const json::value* type_v = in.if_contains("datatype");
+  const json::value* data_v = in.if_contains("data");
+  const std::string& name = spec.name;
+  if (!shape_v || !shape_v->is_array()) {
+    return InvalidArgument("input '" + name + "': 'shape' must be an array of integers");
+  }
+  if (!type_v || !type_v->is_string()) {
+    return InvalidArgument("input '" + name + "': 'datatype' must be a string");
+  }
+  if (!data_v) return InvalidArgument("input '" + name + "': 'data' is missing");
+  auto type = ParseDataType(type_v->get_string());
+  if (!type) {
+    return InvalidArgument("input '" + name + "': unsupported datatype '" +
+                           std::string(type_v->get_string()) +
+                           "' (supported: BOOL, INT32, INT64, FP32, FP64, BYTES)");
+  }
+  if (*type != spec.type) {
+    return InvalidArgument("input '" + name + "': datatype " +
+                           std::string(DataTypeName(*type)) + " does not match the model's " +
+                           std::string(DataTypeName(spec.type)));
+  }
+  std::vector<int64_t> shape;
+  int64_t elements = 1;
+  for (const auto& d : shape_v->get_array()) {
+    if (!d.is_int64() || d.get_int64() < 0) {
+      return InvalidArgument("input '" + name + "': shape dimensions must be non-negative integers");
+    }
+    shape.push_back(d.get_int64());
+    if (d.get_int64() > 0 && elements > (int64_t{1} << 40) / d.get_int64()) {
+      return InvalidArgument("input '" + name + "': shape is too large");
+    }
+    elements *= d.get_int64();
+  }
+  if (shape.size() != spec.shape.size()) {
+    return InvalidArgument("input '" + name + "': shape has rank " +
+                           std::to_string(shape.size()) + " but the model expects rank " +
+                           std::to_string(spec.shape.size()));
+  }
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (spec.shape[i] >= 0 && spec.shape[i] != shape[i]) {
+      return InvalidArgument("input '" + name + "': dimension " + std::to_string(i) +
+                             " is " + std::to_string(shape[i]) + " but the model expects " +
+                             std::to_string(spec.shape[i]));
+    }
+  }
+  Tensor t = Tensor::Make(name, *type, std::move(shape));
+  RETURN_IF_ERROR(FillTensorFromJson(*data_v, &t));
+  return t;
+}
+
+void Infer(ServingContext* ctx, std::shared_ptr<Exchange> ex) {
+  auto model = Resolve(ctx, ex.get(), true);
+  if (!model) return;
+  boost::system::error_code ec;
+  json::value body = json::parse(ex->request.body(), ec);
+  if (ec) {
+    return ex->ReplyError(400, StatusCode::kInvalidArgument,
+                          "request body is not valid JSON: " + ec.message());
+  }
+  const json::object* req = body.if_object();
+  if (!req) return ex->ReplyError(400, StatusCode::kInvalidArgument, "request body must be a JSON object");
+  const json::value* inputs_v = req->if_contains("inputs");
+  if (!inputs_v || !inputs_v->is_array()) {
+    return ex->ReplyError(400, StatusCode::kInvalidArgument, "'inputs' must be an array of tensors");
+  }
+  std::optional<json::value> id;
+  if (const json::value* id_v = req->if_contains("id")) {
+    if (!id_v->is_string()) return ex->ReplyError(400, StatusCode::kInvalidArgument, "'id' must be a string");
+    id = *id_v;
+  }
+
+  const ModelSignature& sig = model->backend->signature();
+  InferenceRequest request;
+  request.model = model;
+  std::vector<bool> seen(sig.inputs.size(), false);
+  for (const auto& in_v : inputs_v->get_array()) {
+    const json::object* in = in_v.if_object();
+    const json::value* name_v = in ? in->if_contains("name") : nullptr;
+    if (!name_v || !name_v->is_string()) {
+      return ex->ReplyError(400, StatusCode::kInvalidArgument, "every input needs a string 'name'");
+    }
+    const std::string name(name_v->get_string());
+    size_t index = sig.inputs.size();
+    for (size_t i = 0; i < sig.inputs.size(); ++i) {
+      if (sig.inputs[i].name == name) index = i;
+    }
+    if (index == sig.inputs.size()) {
+      return ex->ReplyError(400, StatusCode::kInvalidArgument,
+                            "model '" + model->name + "' has no input '" + name + "'");
+    }
+    if (seen[index]) {
+      return ex->ReplyError(400, StatusCode::kInvalidArgument, "input '" + name + "' is given twice");
+    }
+    seen[index] = true;
+    auto tensor = ParseInput(*in, sig.inputs[index]);
+    if (!tensor.ok()) return ex->ReplyError(tensor.status());
+    request.inputs.push_back(std::move(tensor).value());
+  }
+  for (size_t i = 0; i < sig.inputs.size(); ++i) {
+    if (!seen[i]) {
+      return ex->ReplyError(400, StatusCode::kInvalidArgument,
+                            "missing input '" + sig.inputs[i].name + "'");
+    }
+  }
+  // Every input must agree on the batch (first) dimension.
+  for (const auto& t : request.inputs) {
+    if (!t.shape.empty() && !request.inputs[0].shape.empty() &&
+        t.shape[0] != request.inputs[0].shape[0]) {
+      return ex->ReplyError(400, StatusCode::kInvalidArgument,
+                            "inputs '" + request.inputs[0].name + "' and '" + t.name +
+                                "' have different batch sizes");
+    }
+  }
+  if (const json::value* outs = req->if_contains("outputs")) {
+    if (!outs->is_array()) {
+      return ex->ReplyError(400, StatusCode::kInvalidArgument, "'outputs' must be an array");
+    }
+    for (const auto& o : outs->get_array()) {
+      const json::value* n = o.is_object() ? o.get_object().if_contains("name") : nullptr;
+      if (!n || !n->is_string()) {
+        return ex->ReplyError(400, StatusCode::kInvalidArgument, "every requested output needs a string 'name'");
+      }
+      bool known = false;
+      for (const auto& s : sig.outputs) known = known || s.name == n->get_string();
+      if (!known) {
+        return ex->ReplyError(400, StatusCode::kInvalidArgument,
+                              "model '" + model->name + "' has no output '" +
+                                  std::string(n->get_string()) + "'");
+      }
+      request.output_names.emplace_back(n->get_string());
+    }
+  }
+
+  Status queued = ctx->scheduler->Enqueue(
+      std::move(request),
+      [ex, model, id](StatusOr<std::vector<Tensor>> outputs, double) {
+        if (!outputs.ok()) return ex->ReplyError(outputs.status());
+        json::object answer{{"model_name", model->name}, {"model_version", model->version}};
+        if (id) answer["id"] = *id;
+        json::array outs;
+        for (const Tensor& t : *outputs) {
+          outs.push_back(json::object{{"name", t.name},
+                                      {"datatype", DataTypeName(t.type)},
+                                      {"shape", ShapeJson(t.shape)},
+                                      {"data", FlatToJson(t)}});
+        }
+        answer["outputs"] = std::move(outs);
+        ex->ReplyJson(200, answer);
+      });
+  if (!queued.ok()) ex->ReplyUnavailable(queued);
+}
+
+void ModelMetadata(ServingContext* ctx, std::shared_ptr<Exchange> ex) {
+  const std::string name(ex->match.Param("model"));
+  const std::string version(ex->match.Param("version"));
+  auto map = ctx->models->snapshot();
+  const auto* versions = map->Versions(name);
+  if (!versions) return ex->ReplyError(404, StatusCode::kNotFound, "model '" + name + "' is not known");
+  auto model = Resolve(ctx, ex.get(), true);
+  if (!model) return;
+  json::array vs;
+  for (const auto& v : *versions) vs.push_back(json::string(v.version));
+  const ModelSignature& sig = model->backend->signature();
+  ex->ReplyJson(200, json::object{{"name", model->name},
+                                  {"versions", std::move(vs)},
+                                  {"platform", model->backend->platform()},
+                                  {"inputs", SpecsJson(sig.inputs)},
+                                  {"outputs", SpecsJson(sig.outputs)}});
+}
+
+void ModelReady(ServingContext* ctx, std::shared_ptr<Exchange> ex) {
+  const std::string name(ex->match.Param("model"));
+  const std::string version(ex->match.Param("version"));
+  auto found = ctx->models->snapshot()->Find(name, version);
+  if (!found.ok() && found.status().code() == StatusCode::kNotFound) {
+    return ex->ReplyError(404, StatusCode::kNotFound, found.status().message());
+  }
+  json::object body{{"name", name}, {"ready", found.ok()}};
+  if (!version.empty()) body["version"] = version;
+  if (!found.ok()) body["error"] = found.status().message();
+  ex->ReplyJson(found.ok() ? 200 : 503, body);
+}
+
+}  // namespace
+
+void RegisterOipApi(Gateway* gateway, ServingContext* ctx) {
+  gateway->AddRoute({http::verb::get, "/v2", ErrorStyle::kOip, "Server metadata", "oip",
+                     [ctx](std::shared_ptr<Exchange> ex) {
+                       ex->ReplyJson(200, json::object{{"name", "mast"},
+                                                       {"version", ctx->server_version},
+                                                       {"extensions", json::array{}}});
+                     }});
+  gateway->AddRoute({http::verb::get, "/v2/health/live", ErrorStyle::kOip,
+                     "Server liveness (200 while the process serves)", "oip",
+                     [](std::shared_ptr<Exchange> ex) {
+                       ex->ReplyJson(200, json::object{{"live", true}});
+                     }});
+  gateway->AddRoute({http::verb::get, "/v2/health/ready", ErrorStyle::kOip,
+                     "Server readiness (200 when at least one model is loaded, else 503)",
+                     "oip", [ctx](std::shared_ptr<Exchange> ex) {
+                       const bool ready = ctx->models->snapshot()->loaded_count() > 0;
+                       ex->ReplyJson(ready ? 200 : 503, json::object{{"ready", ready}});
+                     }});
+  for (const char* prefix : {"/v2/models/{model}", "/v2/models/{model}/versions/{version}"}) {
+    const std::string p(prefix);
+    gateway->AddRoute({http::verb::get, p, ErrorStyle::kOip, "Model metadata", "oip",
+                       [ctx](std::shared_ptr<Exchange> ex) { ModelMetadata(ctx, ex); }});
+    gateway->AddRoute({http::verb::get, p + "/ready", ErrorStyle::kOip,
+                       "Model readiness (200 ready, 503 not ready, 404 unknown)", "oip",
+                       [ctx](std::shared_ptr<Exchange> ex) { ModelReady(ctx, ex); }});
+    gateway->AddRoute({http::verb::post, p + "/infer", ErrorStyle::kOip,
+                       "Inference on JSON tensors", "oip",
+                       [ctx](std::shared_ptr<Exchange> ex) { Infer(ctx, ex); }});
+  }
+}
+
+}  // namespace mast

@@ -1,0 +1,277 @@
+#include "backends/onnx_backend.h"
+
+#include <onnxruntime_cxx_api.h>
+
+#include <algorithm>
+#include <optional>
+#include <unordered_map>
+
+#include <boost/json.hpp>
+
+namespace mast {
+namespace {
+
+Ort::Env& ProcessEnv() {
+  static Ort::Env* env = new Ort::Env(ORT_LOGGING_LEVEL_ERROR, "mast");
+  return *env;
+}
+
+std::optional<DataType> FromOrtType(ONNXTensorElementDataType t) {
+  switch (t) {
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT: return DataType::kFp32;
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_DOUBLE: return DataType::kFp64;
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32: return DataType::kInt32;
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64: return DataType::kInt64;
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_BOOL: return DataType::kBool;
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_STRING: return DataType::kBytes;
+    default: return std::nullopt;
+  }
+}
+
+ONNXTensorElementDataType ToOrtType(DataType t) {
+  switch (t) {
+    case DataType::kFp32: return ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
+    case DataType::kFp64: return ONNX_TENSOR_ELEMENT_DATA_TYPE_DOUBLE;
+    case DataType::kInt32: return ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32;
+    case DataType::kInt64: return ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64;
+    case DataType::kBool: return ONNX_TENSOR_ELEMENT_DATA_TYPE_BOOL;
+    case DataType::kBytes: return ONNX_TENSOR_ELEMENT_DATA_TYPE_STRING;
+  }
+  return ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
+}
+
+// Feature names from metadata_props "feature_names": a JSON array of strings
+// or a comma-separated list.
+std::vector<std::string> ParseFeatureNames(const std::string& text) {
+  std::vector<std::string> names;
+  if (!text.empty() && text.front() == '[') {
+    boost::system::error_code ec;
+    boost::json::value v = boost::json::parse(text, ec);
+    if (ec || !v.is_array()) return {};
+    for (const auto& e : v.as_array()) {
+      if (!e.is_string()) return {};
+      names.emplace_back(e.as_string());
+    }
+    return names;
+  }
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t end = text.find(',', start);
+    if (end == std::string::npos) end = text.size();
+    std::string name = text.substr(start, end - start);
+    name.erase(0, name.find_first_not_of(" \t"));
+    name.erase(name.find_last_not_of(" \t") + 1);
+    if (name.empty()) return {};
+    names.push_back(std::move(name));
+    start = end + 1;
+  }
+  return names;
+}
+
+class OnnxBackend final : public Backend {
+ public:
+  OnnxBackend(std::unique_ptr<Ort::Session> session, ModelSignature signature)
+      : session_(std::move(session)), signature_(std::move(signature)) {
+    for (const auto& s : signature_.inputs) input_names_.push_back(s.name);
+    for (const auto& s : signature_.outputs) output_names_.push_back(s.name);
+    for (size_t i = 0; i < signature_.inputs.size(); ++i) {
+      input_index_[signature_.inputs[i].name] = i;
+    }
+  }
+  OnnxBackend(const OnnxBackend&) = delete;
+  OnnxBackend& operator=(const OnnxBackend&) = delete;
+
+  std::string_view platform() const override { return "onnxruntime"; }
+  const ModelSignature& signature() const override { return signature_; }
+
+  StatusOr<std::vector<Tensor>> Run(
+      const std::vector<Tensor>& inputs,
+      const std::vector<std::string>& output_names) const override {
+    try {
+      return RunOrThrow(inputs, output_names);
+    } catch (const Ort::Exception& e) {
+      return Internal(std::string("onnxruntime: ") + e.what());
+    }
+  }
+
+ private:
+  StatusOr<std::vector<Tensor>> RunOrThrow(
+      const std::vector<Tensor>& inputs,
+      const std::vector<std::string>& output_names) const {
+    if (inputs.size() != signature_.inputs.size()) {
+      return InvalidArgument("model expects " +
+                             std::to_string(signature_.inputs.size()) +
+                             " inputs, got " + std::to_string(inputs.size()));
+    }
+    static const Ort::MemoryInfo memory_info =
+        Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
+    Ort::AllocatorWithDefaultOptions allocator;
+
+    // Order the values as the session declares its inputs.
+    std::vector<Ort::Value> values;
+    values.reserve(inputs.size());
+    std::vector<const Tensor*> ordered(inputs.size(), nullptr);
+    for (const Tensor& t : inputs) {
+      auto it = input_index_.find(t.name);
+      if (it == input_index_.end()) {
+        return InvalidArgument("model has no input named '" + t.name + "'");
+      }
+      ordered[it->second] = &t;
+    }
+    for (size_t i = 0; i < ordered.size(); ++i) {
+      const Tensor* t = ordered[i];
+      if (t == nullptr) {
+        return InvalidArgument("missing input '" + input_names_[i] + "'");
+      }
+      if (t->type == DataType::kBytes) {
+        Ort::Value v = Ort::Value::CreateTensor(
+            allocator, t->shape.data(), t->shape.size(),
+            ONNX_TENSOR_ELEMENT_DATA_TYPE_STRING);
+        std::vector<const char*> ptrs;
+        ptrs.reserve(t->strings.size());
+        for (const auto& s : t->strings) ptrs.push_back(s.c_str());
+        v.FillStringTensor(ptrs.data(), ptrs.size());
+        values.push_back(std::move(v));
+      } else {
+        // ONNX Runtime does not write to input buffers.
+        values.push_back(Ort::Value::CreateTensor(
+            memory_info, const_cast<uint8_t*>(t->bytes.data()),
+            t->bytes.size(), t->shape.data(), t->shape.size(),
+            ToOrtType(t->type)));
+      }
+    }
+
+    std::vector<const char*> in_names;
+    in_names.reserve(input_names_.size());
+    for (const auto& n : input_names_) in_names.push_back(n.c_str());
+    std::vector<const char*> out_names;
+    std::vector<size_t> out_spec;
+    if (output_names.empty()) {
+      for (size_t i = 0; i < output_names_.size(); ++i) {
+        out_names.push_back(output_names_[i].c_str());
+        out_spec.push_back(i);
+      }
+    } else {
+      for (const auto& n : output_names) {
+        auto it = std::find(output_names_.begin(), output_names_.end(), n);
+        if (it == output_names_.end()) {
+          return InvalidArgument("model has no output named '" + n + "'");
+        }
+        out_names.push_back(it->c_str());
+        out_spec.push_back(static_cast<size_t>(it - output_names_.begin()));
+      }
+    }
+
+    std::vector<Ort::Value> results =
+        session_->Run(Ort::RunOptions{nullptr}, in_names.data(), values.data(),
+                      values.size(), out_names.data(), out_names.size());
+
+    std::vector<Tensor> outputs;
+    outputs.reserve(results.size());
+    for (size_t i = 0; i < results.size(); ++i) {
+      Ort::Value& r = results[i];
+      auto info = r.GetTensorTypeAndShapeInfo();
+      const TensorSpec& spec = signature_.outputs[out_spec[i]];
+      Tensor out = Tensor::Make(spec.name, spec.type, info.GetShape());
+      const int64_t n = out.size();
+      if (spec.type == DataType::kBytes) {
+        for (int64_t j = 0; j < n; ++j) {
+          size_t len = r.GetStringTensorElementLength(static_cast<size_t>(j));
+          std::string s(len, '\0');
+          if (len > 0) r.GetStringTensorElement(len, static_cast<size_t>(j), s.data());
+          out.strings[static_cast<size_t>(j)] = std::move(s);
+        }
+      } else if (!out.bytes.empty()) {
+        std::memcpy(out.bytes.data(), r.GetTensorRawData(), out.bytes.size());
+      }
+      outputs.push_back(std::move(out));
+    }
+    return outputs;
+  }
+
+  std::unique_ptr<Ort::Session> session_;
+  ModelSignature signature_;
+  std::vector<std::string> input_names_;
+  std::vector<std::string> output_names_;
+  std::unordered_map<std::string, size_t> input_index_;
+};
+
+StatusOr<TensorSpec> ReadSpec(const std::string& path, std::string name,
+                              const Ort::TypeInfo& info, const char* what) {
+  if (info.GetONNXType() != ONNX_TYPE_TENSOR) {
+    return InvalidArgument(path + ": " + what + " '" + name +
+                           "' is not a tensor (e.g. ZipMap's sequence of "
+                           "maps); export the model without ZipMap");
+  }
+  auto tinfo = info.GetTensorTypeAndShapeInfo();
+  std::optional<DataType> type = FromOrtType(tinfo.GetElementType());
+  if (!type) {
+    return InvalidArgument(path + ": " + what + " '" + name +
+                           "' has an element type mast does not serve "
+                           "(supported: float, double, int32, int64, bool, "
+                           "string)");
+  }
+  return TensorSpec{std::move(name), *type, tinfo.GetShape()};
+}
+
+StatusOr<std::unique_ptr<Backend>> LoadOrThrow(const std::string& path,
+                                               const BackendOptions& options) {
+  Ort::SessionOptions so;
+  so.SetIntraOpNumThreads(std::max(1, options.intra_op_threads));
+  so.SetInterOpNumThreads(1);
+  so.SetExecutionMode(ExecutionMode::ORT_SEQUENTIAL);
+  so.SetGraphOptimizationLevel(GraphOptimizationLevel::ORT_ENABLE_ALL);
+  auto session = std::make_unique<Ort::Session>(ProcessEnv(), path.c_str(), so);
+
+  Ort::AllocatorWithDefaultOptions allocator;
+  ModelSignature sig;
+  for (size_t i = 0; i < session->GetInputCount(); ++i) {
+    std::string name = session->GetInputNameAllocated(i, allocator).get();
+    ASSIGN_OR_RETURN(TensorSpec spec,
+                     ReadSpec(path, name, session->GetInputTypeInfo(i), "input"));
+    sig.inputs.push_back(std::move(spec));
+  }
+  for (size_t i = 0; i < session->GetOutputCount(); ++i) {
+    std::string name = session->GetOutputNameAllocated(i, allocator).get();
+    ASSIGN_OR_RETURN(TensorSpec spec, ReadSpec(path, name,
+                                               session->GetOutputTypeInfo(i),
+                                               "output"));
+    sig.outputs.push_back(std::move(spec));
+  }
+  Ort::ModelMetadata meta = session->GetModelMetadata();
+  Ort::AllocatedStringPtr names =
+      meta.LookupCustomMetadataMapAllocated("feature_names", allocator);
+  if (names) sig.feature_names = ParseFeatureNames(names.get());
+
+  // A classifier exported from scikit-learn has a label output (integer or
+  // string) followed by a 2-D float probabilities output.
+  if (sig.outputs.size() >= 2) {
+    const TensorSpec& first = sig.outputs[0];
+    const TensorSpec& second = sig.outputs[1];
+    bool label_like = first.type == DataType::kInt64 ||
+                      first.type == DataType::kInt32 ||
+                      first.type == DataType::kBytes;
+    bool proba_like = (second.type == DataType::kFp32 ||
+                       second.type == DataType::kFp64) &&
+                      second.shape.size() == 2;
+    if (label_like && proba_like) {
+      sig.is_classifier = true;
+      sig.probabilities_output = second.name;
+    }
+  }
+  return std::unique_ptr<Backend>(
+      new OnnxBackend(std::move(session), std::move(sig)));
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<Backend>> LoadOnnxBackend(
+    const std::string& path, const BackendOptions& options) {
+  try {
+    return LoadOrThrow(path, options);
+  } catch (const Ort::Exception& e) {
+    return InvalidArgument("cannot load ONNX model '" + path + "': " + e.what());
+  }
+}
+
+}  // namespace mast

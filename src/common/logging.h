@@ -1,0 +1,49 @@
+// Logging: JSON lines on stderr, one object per line:
+//   {"ts":"2026-11-26T20:11:00.123Z","level":"info","msg":"...", <fields>}
+//
+// Backed by one spdlog asynchronous logger (a background thread writes, so a
+// request thread only formats and enqueues). Callers pass context as a
+// boost::json::object of fields; secrets must never be put in it.
+//
+// Thread-safety: all functions are safe from any thread after InitLogging().
+#ifndef MAST_COMMON_LOGGING_H_
+#define MAST_COMMON_LOGGING_H_
+
+#include <string_view>
+
+#include <boost/json/object.hpp>
+
+#include "common/status.h"
+
+namespace mast {
+
+enum class LogLevel { kDebug, kInfo, kWarning, kError };
+
+// Parses DEBUG/INFO/WARNING/WARN/ERROR (any case).
+StatusOr<LogLevel> ParseLogLevel(std::string_view text);
+
+// Sets up the process logger. Call once, before other threads log.
+void InitLogging(LogLevel level);
+// Flushes queued lines; call before exit.
+void FlushLogs();
+
+bool LogEnabled(LogLevel level);
+void Log(LogLevel level, std::string_view msg,
+         const boost::json::object& fields = {});
+
+inline void LogInfo(std::string_view msg, const boost::json::object& f = {}) {
+  Log(LogLevel::kInfo, msg, f);
+}
+inline void LogWarning(std::string_view msg, const boost::json::object& f = {}) {
+  Log(LogLevel::kWarning, msg, f);
+}
+inline void LogError(std::string_view msg, const boost::json::object& f = {}) {
+  Log(LogLevel::kError, msg, f);
+}
+
+// Current UTC time as RFC 3339 with milliseconds.
+std::string NowRfc3339();
+
+}  // namespace mast
+
+#endif  // MAST_COMMON_LOGGING_H_

@@ -1,0 +1,270 @@
+// mast: the command-line entry point. Only glue: parses flags and
+// environment, builds the subsystems, wires them together and runs them.
+#include <signal.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+#include <boost/json.hpp>
+
+#include "api/classic_api.h"
+#include "api/gateway.h"
+#include "api/oip_api.h"
+#include "api/openapi.h"
+#include "api/serving_context.h"
+#include "common/logging.h"
+#include "models/model_manager.h"
+#include "monitor/metrics.h"
+#include "monitor/serving_metrics.h"
+#include "scheduler/scheduler.h"
+#include "server/http_server.h"
+
+namespace mast {
+namespace {
+
+constexpr const char* kVersion = "0.1.0";
+
+struct ServeConfig {
+  std::string model_path;
+  std::string model_name;
+  std::string model_repository;
+  std::string default_model;
+  std::string host = "127.0.0.1";
+  int port = 8000;
+  std::string log_level = "INFO";
+  int io_threads = 0;  // 0: one per core
+  int intra_op_threads = 1;
+  size_t max_body_bytes = 4 * 1024 * 1024;
+  int max_connections = 1024;
+  double header_timeout_s = 10;
+  double body_timeout_s = 30;
+  double idle_timeout_s = 30;
+  double drain_timeout_s = 10;
+  bool print_config = false;
+};
+
+boost::json::object ConfigJson(const ServeConfig& c) {
+  return {{"model_path", c.model_path},
+          {"model_name", c.model_name},
+          {"model_repository", c.model_repository},
+          {"default_model", c.default_model},
+          {"host", c.host},
+          {"port", c.port},
+          {"log_level", c.log_level},
+          {"io_threads", c.io_threads},
+          {"intra_op_threads", c.intra_op_threads},
+          {"max_body_bytes", c.max_body_bytes},
+          {"max_connections", c.max_connections},
+          {"header_timeout_seconds", c.header_timeout_s},
+          {"body_timeout_seconds", c.body_timeout_s},
+          {"idle_timeout_seconds", c.idle_timeout_s},
+          {"drain_timeout_seconds", c.drain_timeout_s}};
+}
+
+std::chrono::milliseconds Millis(double seconds) {
+  return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
+}
+
+int Serve(ServeConfig config) {
+  auto level = ParseLogLevel(config.log_level);
+  if (!level.ok()) {
+    std::cerr << "mast: " << level.status().message() << "\n";
+    return 2;
+  }
+  if (config.print_config) {
+    std::cout << boost::json::serialize(ConfigJson(config)) << "\n";
+    return 0;
+  }
+  if (config.model_path.empty() && config.model_repository.empty()) {
+    std::cerr << "mast: nothing to serve: set MODEL_PATH (or --model-path) or "
+                 "--model-repository\n";
+    return 2;
+  }
+  if (!config.model_path.empty() && !config.model_repository.empty()) {
+    std::cerr << "mast: give either MODEL_PATH or --model-repository, not both\n";
+    return 2;
+  }
+  // Signals are taken by one waiting thread; block them everywhere else.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  InitLogging(*level);
+  const auto started = std::chrono::steady_clock::now();
+  LogInfo("starting", {{"version", kVersion}, {"config", ConfigJson(config)}});
+
+  MetricsRegistry registry;
+  ServingMetrics metrics(&registry);
+  BackendOptions backend_options;
+  backend_options.intra_op_threads = config.intra_op_threads;
+  ModelManager models(backend_options, &metrics);
+
+  std::vector<ModelSource> sources;
+  if (!config.model_path.empty()) {
+    std::string name = config.model_name.empty()
+                           ? std::filesystem::path(config.model_path).stem().string()
+                           : config.model_name;
+    sources.push_back(SingleModelSource(config.model_path, name));
+    if (config.default_model.empty()) config.default_model = name;
+  } else {
+    auto scanned = ScanModelRepository(config.model_repository);
+    if (!scanned.ok()) {
+      LogError("cannot read model repository", {{"error", scanned.status().message()}});
+      FlushLogs();
+      return 1;
+    }
+    sources = std::move(scanned).value();
+  }
+  std::vector<Status> loaded = models.Load(sources);
+  if (!config.model_path.empty() && !loaded[0].ok()) {
+    LogError("cannot serve the model", {{"path", config.model_path},
+                                        {"error", loaded[0].message()}});
+    FlushLogs();
+    return 1;
+  }
+
+  auto scheduler = MakeInlineScheduler();
+  ServingContext context;
+  context.models = &models;
+  context.scheduler = scheduler.get();
+  context.registry = &registry;
+  context.metrics = &metrics;
+  context.default_model = config.default_model;
+  context.server_version = kVersion;
+
+  Gateway gateway(&metrics);
+  RegisterClassicApi(&gateway, &context);
+  RegisterOipApi(&gateway, &context);
+  RegisterOperationalRoutes(&gateway, &context);
+
+  HttpServerOptions options;
+  options.host = config.host;
+  options.port = static_cast<uint16_t>(config.port);
+  options.io_threads = config.io_threads > 0
+                           ? config.io_threads
+                           : std::max(1u, std::thread::hardware_concurrency());
+  options.max_body_bytes = config.max_body_bytes;
+  options.max_connections = config.max_connections;
+  options.header_timeout = Millis(config.header_timeout_s);
+  options.body_timeout = Millis(config.body_timeout_s);
+  options.idle_timeout = Millis(config.idle_timeout_s);
+  auto server = HttpServer::Create(options, &gateway);
+  if (!server.ok()) {
+    LogError("cannot start the HTTP server", {{"error", server.status().message()}});
+    FlushLogs();
+    return 1;
+  }
+  HttpServer* http_server = server->get();
+  registry.AddCollector([http_server](std::string* out) {
+    *out += "# HELP mast_http_connections_open Open client connections.\n"
+            "# TYPE mast_http_connections_open gauge\n"
+            "mast_http_connections_open " +
+            std::to_string(http_server->active_connections()) +
+            "\n# HELP mast_http_connections_rejected_total Connections closed "
+            "at once because the connection cap was reached.\n"
+            "# TYPE mast_http_connections_rejected_total counter\n"
+            "mast_http_connections_rejected_total " +
+            std::to_string(http_server->rejected_connections()) +
+            "\n# HELP mast_http_requests_inflight Requests read and not yet "
+            "answered.\n# TYPE mast_http_requests_inflight gauge\n"
+            "mast_http_requests_inflight " +
+            std::to_string(http_server->inflight_requests()) + "\n";
+  });
+  registry.AddCollector(RenderProcessMetrics);
+
+  std::thread signal_thread([&] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    LogInfo("shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"},
+                              {"inflight", http_server->inflight_requests()}});
+    scheduler->Stop();
+    http_server->Shutdown(Millis(config.drain_timeout_s), [](int abandoned) {
+      if (abandoned > 0) {
+        LogWarning("drain deadline passed", {{"abandoned_requests", abandoned}});
+      }
+    });
+  });
+
+  const double ready_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+          .count();
+  LogInfo("listening", {{"host", config.host},
+                        {"port", http_server->port()},
+                        {"models_loaded", models.snapshot()->loaded_count()},
+                        {"startup_ms", ready_ms}});
+  http_server->Run();
+  LogInfo("stopped");
+  FlushLogs();
+  signal_thread.join();
+  return 0;
+}
+
+}  // namespace
+}  // namespace mast
+
+int main(int argc, char** argv) {
+  CLI::App app{"mast: deploy and operate machine-learning models"};
+  app.set_version_flag("--version", mast::kVersion);
+  app.require_subcommand(1);
+
+  mast::ServeConfig config;
+  CLI::App* serve = app.add_subcommand("serve", "Serve models over HTTP");
+  serve->add_option("--model-path", config.model_path,
+                    "One model file to serve (.onnx, .json, .ubj)")
+      ->envname("MODEL_PATH");
+  serve->add_option("--model-name", config.model_name,
+                    "Name of the model given by --model-path (default: file stem)")
+      ->envname("MAST_MODEL_NAME");
+  serve->add_option("--model-repository", config.model_repository,
+                    "Folder of models: DIR/<name>/<version>/model.{onnx,json,ubj}")
+      ->envname("MAST_MODEL_REPOSITORY");
+  serve->add_option("--default-model", config.default_model,
+                    "Model that POST /predict serves (default: the only one)")
+      ->envname("MAST_DEFAULT_MODEL");
+  serve->add_option("--host", config.host, "Address to bind")
+      ->envname("MAST_HOST")->capture_default_str();
+  serve->add_option("--port", config.port, "Port to bind (0: any free port)")
+      ->envname("PORT")->capture_default_str()->check(CLI::Range(0, 65535));
+  serve->add_option("--log-level", config.log_level, "DEBUG, INFO, WARNING or ERROR")
+      ->envname("LOG_LEVEL")->capture_default_str();
+  serve->add_option("--io-threads", config.io_threads,
+                    "Threads serving HTTP and running inline inference (0: one per core)")
+      ->envname("MAST_IO_THREADS")->capture_default_str()->check(CLI::Range(0, 256));
+  serve->add_option("--intra-op-threads", config.intra_op_threads,
+                    "Threads one inference may use inside the engine")
+      ->envname("MAST_INTRA_OP_THREADS")->capture_default_str()->check(CLI::Range(1, 256));
+  serve->add_option("--max-body-bytes", config.max_body_bytes,
+                    "Largest request body accepted (413 above)")
+      ->envname("MAST_MAX_BODY_BYTES")->capture_default_str();
+  serve->add_option("--max-connections", config.max_connections,
+                    "Open connections allowed; more are closed at once")
+      ->envname("MAST_MAX_CONNECTIONS")->capture_default_str()->check(CLI::Range(1, 1000000));
+  serve->add_option("--header-timeout", config.header_timeout_s,
+                    "Seconds to receive a request's headers")
+      ->envname("MAST_HEADER_TIMEOUT")->capture_default_str()->check(CLI::PositiveNumber);
+  serve->add_option("--body-timeout", config.body_timeout_s,
+                    "Seconds to receive a request's body")
+      ->envname("MAST_BODY_TIMEOUT")->capture_default_str()->check(CLI::PositiveNumber);
+  serve->add_option("--idle-timeout", config.idle_timeout_s,
+                    "Seconds an idle keep-alive connection stays open")
+      ->envname("MAST_IDLE_TIMEOUT")->capture_default_str()->check(CLI::PositiveNumber);
+  serve->add_option("--drain-timeout", config.drain_timeout_s,
+                    "Seconds to finish in-flight requests after SIGTERM")
+      ->envname("MAST_DRAIN_TIMEOUT")->capture_default_str()->check(CLI::NonNegativeNumber);
+  serve->add_flag("--print-config", config.print_config,
+                  "Print the effective configuration as JSON and exit");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  if (serve->parsed()) return mast::Serve(config);
+  return 2;
+}

@@ -1,0 +1,281 @@
+#include "features/feature_mapper.h"
+
+#include <cmath>
+#include <limits>
+
+#include <boost/json.hpp>
+
+namespace mast {
+namespace {
+
+namespace json = boost::json;
+
+FeatureType DefaultTypeFor(DataType t) {
+  switch (t) {
+    case DataType::kInt32:
+    case DataType::kInt64: return FeatureType::kInt;
+    case DataType::kBool: return FeatureType::kBool;
+    case DataType::kBytes: return FeatureType::kString;
+    default: return FeatureType::kFloat;
+  }
+}
+
+// Can values of declared type `f` be stored in a tensor of type `t`?
+bool Compatible(FeatureType f, DataType t) {
+  if (t == DataType::kBytes) return f == FeatureType::kString;
+  if (f == FeatureType::kString) return false;
+  if (t == DataType::kBool) return f == FeatureType::kBool;
+  if (t == DataType::kInt32 || t == DataType::kInt64) {
+    return f == FeatureType::kInt || f == FeatureType::kBool;
+  }
+  return true;  // float tensors take float, int and bool features
+}
+
+// Width of a 2-D input, or -1 when dynamic; nullopt if not 2-D.
+std::optional<int64_t> MatrixWidth(const TensorSpec& s) {
+  if (s.shape.size() != 2) return std::nullopt;
+  return s.shape[1];
+}
+
+bool IsColumnInput(const TensorSpec& s) {
+  return s.shape.size() == 1 || (s.shape.size() == 2 && s.shape[1] == 1);
+}
+
+const char* TypeErrorCode(FeatureType t) {
+  switch (t) {
+    case FeatureType::kFloat: return "type_error.float";
+    case FeatureType::kInt: return "type_error.integer";
+    case FeatureType::kBool: return "type_error.bool";
+    case FeatureType::kString: return "type_error.str";
+  }
+  return "type_error";
+}
+
+const char* TypeErrorMessage(FeatureType t) {
+  switch (t) {
+    case FeatureType::kFloat: return "value is not a valid float";
+    case FeatureType::kInt: return "value is not a valid integer";
+    case FeatureType::kBool: return "value could not be parsed to a boolean";
+    case FeatureType::kString: return "str type expected";
+  }
+  return "invalid value";
+}
+
+// Reads `v` as a number for a feature of type `type`; nullopt if it is not
+// one (bools are accepted only for bool features).
+std::optional<double> NumberOf(const json::value& v, FeatureType type) {
+  if (type == FeatureType::kBool) {
+    if (v.is_bool()) return v.get_bool() ? 1.0 : 0.0;
+    return std::nullopt;
+  }
+  double d;
+  if (v.is_int64()) d = static_cast<double>(v.get_int64());
+  else if (v.is_uint64()) d = static_cast<double>(v.get_uint64());
+  else if (v.is_double()) d = v.get_double();
+  else return std::nullopt;
+  if (type == FeatureType::kInt && (std::floor(d) != d || !std::isfinite(d))) {
+    return std::nullopt;
+  }
+  return d;
+}
+
+void Store(Tensor* t, int64_t index, double v) {
+  switch (t->type) {
+    case DataType::kFp32: t->data<float>()[index] = static_cast<float>(v); break;
+    case DataType::kFp64: t->data<double>()[index] = v; break;
+    case DataType::kInt32: t->data<int32_t>()[index] = static_cast<int32_t>(v); break;
+    case DataType::kInt64: t->data<int64_t>()[index] = static_cast<int64_t>(v); break;
+    case DataType::kBool: t->data<uint8_t>()[index] = v != 0 ? 1 : 0; break;
+    case DataType::kBytes: break;
+  }
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<FeatureMapper>> FeatureMapper::Create(
+    const ModelSignature& signature, const ModelManifest& manifest) {
+  std::unique_ptr<FeatureMapper> m(new FeatureMapper());
+  m->inputs_ = signature.inputs;
+  const auto& inputs = signature.inputs;
+
+  std::vector<FeatureSpec> features = manifest.features;
+  const bool from_manifest = !features.empty();
+  if (features.empty() && !signature.feature_names.empty() && inputs.size() == 1) {
+    for (const auto& name : signature.feature_names) {
+      features.push_back({name, DefaultTypeFor(inputs[0].type)});
+    }
+  }
+
+  if (!features.empty()) {
+    const int64_t n = static_cast<int64_t>(features.size());
+    // Matrix layout: a single 2-D input with one column per feature.
+    if (inputs.size() == 1 && MatrixWidth(inputs[0]) &&
+        (*MatrixWidth(inputs[0]) == n || *MatrixWidth(inputs[0]) < 0)) {
+      m->matrix_ = true;
+      for (int64_t i = 0; i < n; ++i) {
+        const FeatureSpec& f = features[static_cast<size_t>(i)];
+        if (!Compatible(f.type, inputs[0].type)) {
+          return InvalidArgument(
+              "feature '" + f.name + "' is declared " +
+              std::string(FeatureTypeName(f.type)) + " but model input '" +
+              inputs[0].name + "' holds " +
+              std::string(DataTypeName(inputs[0].type)));
+        }
+        m->columns_.push_back({f.name, f.type, 0, i});
+      }
+      return m;
+    }
+    // Per-input layout: the manifest names the model's inputs.
+    if (from_manifest && inputs.size() == features.size()) {
+      bool all_named = true;
+      for (const auto& f : features) {
+        bool found = false;
+        for (size_t j = 0; j < inputs.size(); ++j) {
+          if (inputs[j].name == f.name && IsColumnInput(inputs[j])) {
+            if (!Compatible(f.type, inputs[j].type)) {
+              return InvalidArgument(
+                  "feature '" + f.name + "' is declared " +
+                  std::string(FeatureTypeName(f.type)) + " but model input '" +
+                  inputs[j].name + "' holds " +
+                  std::string(DataTypeName(inputs[j].type)));
+            }
+            m->columns_.push_back({f.name, f.type, j, 0});
+            found = true;
+          }
+        }
+        all_named = all_named && found;
+      }
+      if (all_named) return m;
+      m->columns_.clear();
+    }
+    std::string shape;
+    if (inputs.size() == 1) {
+      shape = "its input '" + inputs[0].name + "' has " +
+              (MatrixWidth(inputs[0]) ? std::to_string(*MatrixWidth(inputs[0])) +
+                                            " columns"
+                                      : "rank " + std::to_string(inputs[0].shape.size()));
+    } else {
+      shape = "it has " + std::to_string(inputs.size()) + " inputs";
+    }
+    return InvalidArgument(std::string(from_manifest ? "manifest" : "model") +
+                           " declares " + std::to_string(n) +
+                           " features but " + shape);
+  }
+
+  // One input per feature, named by the inputs.
+  bool per_input = !inputs.empty();
+  for (const auto& in : inputs) per_input = per_input && IsColumnInput(in);
+  if (per_input) {
+    for (size_t j = 0; j < inputs.size(); ++j) {
+      m->columns_.push_back({inputs[j].name, DefaultTypeFor(inputs[j].type), j, 0});
+    }
+    return m;
+  }
+  return Unprocessable(
+      "the model does not declare its feature names, so named features "
+      "cannot be mapped to its input; add a model.yaml beside the model "
+      "file listing `features:` (name and type) in input column order, or "
+      "store feature names in the model (XGBoost feature_names, ONNX "
+      "metadata_props 'feature_names'), or send tensors to "
+      "/v2/models/{name}/infer");
+}
+
+bool FeatureMapper::Map(const json::value& body, std::vector<Tensor>* inputs,
+                        int64_t* rows, std::vector<FieldError>* errors) const {
+  const json::object* single = body.if_object();
+  const json::array* many = body.if_array();
+  if ((single == nullptr && many == nullptr) || (many && many->empty())) {
+    errors->push_back({json::array{"body"},
+                       "expected a JSON object of named features or a "
+                       "non-empty array of such objects",
+                       "type_error.dict"});
+    return false;
+  }
+  const int64_t n = single ? 1 : static_cast<int64_t>(many->size());
+  *rows = n;
+
+  inputs->clear();
+  for (const auto& spec : inputs_) {
+    std::vector<int64_t> shape;
+    if (matrix_) {
+      shape = {n, static_cast<int64_t>(columns_.size())};
+    } else if (spec.shape.size() == 2) {
+      shape = {n, 1};
+    } else {
+      shape = {n};
+    }
+    inputs->push_back(Tensor::Make(spec.name, spec.type, std::move(shape)));
+  }
+  const int64_t width = matrix_ ? static_cast<int64_t>(columns_.size()) : 1;
+
+  for (int64_t r = 0; r < n; ++r) {
+    const json::value& row_value = single ? body : (*many)[static_cast<size_t>(r)];
+    auto loc = [&](const std::string& field) {
+      json::array l{"body"};
+      if (!single) l.emplace_back(r);
+      if (!field.empty()) l.emplace_back(field);
+      return l;
+    };
+    const json::object* row = row_value.if_object();
+    if (row == nullptr) {
+      errors->push_back({loc(""), "value is not a valid dict", "type_error.dict"});
+      continue;
+    }
+    for (const Column& c : columns_) {
+      const json::value* v = row->if_contains(c.name);
+      if (v == nullptr) {
+        errors->push_back({loc(c.name), "field required", "value_error.missing"});
+        continue;
+      }
+      if (v->is_null()) {
+        errors->push_back({loc(c.name), "none is not an allowed value",
+                           "type_error.none.not_allowed"});
+        continue;
+      }
+      Tensor& t = (*inputs)[c.input];
+      const int64_t index = r * width + c.column;
+      if (c.type == FeatureType::kString) {
+        if (!v->is_string()) {
+          errors->push_back({loc(c.name), TypeErrorMessage(c.type), TypeErrorCode(c.type)});
+          continue;
+        }
+        t.strings[static_cast<size_t>(index)] = std::string(v->get_string());
+        continue;
+      }
+      std::optional<double> d = NumberOf(*v, c.type);
+      if (!d) {
+        errors->push_back({loc(c.name), TypeErrorMessage(c.type), TypeErrorCode(c.type)});
+        continue;
+      }
+      if (t.type == DataType::kFp32 && std::isfinite(*d) &&
+          std::fabs(*d) > std::numeric_limits<float>::max()) {
+        errors->push_back({loc(c.name), "value is out of range for a 32-bit float",
+                           "value_error.number.not_finite"});
+        continue;
+      }
+      if (t.type == DataType::kInt32 &&
+          (*d > std::numeric_limits<int32_t>::max() ||
+           *d < std::numeric_limits<int32_t>::min())) {
+        errors->push_back({loc(c.name), "value is out of range for a 32-bit integer",
+                           "value_error.number.out_of_range"});
+        continue;
+      }
+      Store(&t, index, *d);
+    }
+  }
+  return errors->empty();
+}
+
+std::vector<std::string> FeatureMapper::feature_names() const {
+  std::vector<std::string> out;
+  for (const auto& c : columns_) out.push_back(c.name);
+  return out;
+}
+
+std::vector<FeatureType> FeatureMapper::feature_types() const {
+  std::vector<FeatureType> out;
+  for (const auto& c : columns_) out.push_back(c.type);
+  return out;
+}
+
+}  // namespace mast

@@ -1,0 +1,72 @@
+// FeatureMapper: turns rows of named features (JSON objects) into the input
+// tensors of one model version, and reports every invalid field.
+//
+// The mapping is decided once, when the version loads, from (in order):
+//   1. the manifest's feature list (model.yaml), in input column order;
+//   2. feature names stored in the artifact (XGBoost feature_names, ONNX
+//      metadata_props "feature_names");
+//   3. one model input per feature (each input [N] or [N,1]): the input
+//      names are the feature names.
+// Features fill either one 2-D input (one column each) or one input each.
+// Unknown fields in a row are ignored.
+//
+// Thread-safety: immutable after Create(); Map() is safe from any thread.
+#ifndef MAST_FEATURES_FEATURE_MAPPER_H_
+#define MAST_FEATURES_FEATURE_MAPPER_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/json/array.hpp>
+#include <boost/json/value.hpp>
+
+#include "backends/backend.h"
+#include "models/model_manifest.h"
+
+namespace mast {
+
+// One invalid field, shaped like a FastAPI validation error:
+// loc = ["body", <row index if the body is an array>, <field>].
+struct FieldError {
+  boost::json::array loc;
+  std::string msg;
+  std::string type;
+};
+
+class FeatureMapper {
+ public:
+  // Errors: kUnprocessable if no mapping applies (the message says how to
+  // declare feature names); kInvalidArgument if the manifest does not fit the
+  // model's inputs (wrong count, width or type), naming both.
+  static StatusOr<std::unique_ptr<FeatureMapper>> Create(
+      const ModelSignature& signature, const ModelManifest& manifest);
+
+  // Converts `body` (one object, or a non-empty array of objects) into
+  // tensors. On invalid input returns false and fills `errors` with every
+  // problem found; `inputs` is then unspecified.
+  bool Map(const boost::json::value& body, std::vector<Tensor>* inputs,
+           int64_t* rows, std::vector<FieldError>* errors) const;
+
+  // Feature names in column order.
+  std::vector<std::string> feature_names() const;
+  // Declared feature types in column order.
+  std::vector<FeatureType> feature_types() const;
+
+ private:
+  struct Column {
+    std::string name;
+    FeatureType type;   // what the JSON value must be
+    size_t input;       // index into the model inputs
+    int64_t column;     // column within that input (matrix layout)
+  };
+  FeatureMapper() = default;
+
+  std::vector<Column> columns_;
+  std::vector<TensorSpec> inputs_;  // model inputs, in signature order
+  bool matrix_ = false;             // one 2-D input holding every column
+};
+
+}  // namespace mast
+
+#endif  // MAST_FEATURES_FEATURE_MAPPER_H_

@@ -1,0 +1,135 @@
+#include "models/model_manager.h"
+
+#include <chrono>
+#include <filesystem>
+
+#include "common/logging.h"
+
+namespace mast {
+
+namespace fs = std::filesystem;
+
+StatusOr<std::vector<ModelSource>> ScanModelRepository(const std::string& dir) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) {
+    return NotFound("model repository '" + dir + "' is not a directory");
+  }
+  std::vector<ModelSource> sources;
+  std::vector<fs::path> models;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    if (e.is_directory() && e.path().filename().string()[0] != '.') {
+      models.push_back(e.path());
+    }
+  }
+  std::sort(models.begin(), models.end());
+  for (const auto& model_dir : models) {
+    for (const auto& v : fs::directory_iterator(model_dir, ec)) {
+      if (!v.is_directory() || v.path().filename().string()[0] == '.') continue;
+      ModelSource s;
+      s.name = model_dir.filename().string();
+      s.version = v.path().filename().string();
+      for (const char* file : {"model.onnx", "model.json", "model.ubj"}) {
+        if (fs::is_regular_file(v.path() / file, ec)) {
+          s.artifact_path = (v.path() / file).string();
+          break;
+        }
+      }
+      s.manifest_path = (v.path() / "model.yaml").string();
+      sources.push_back(std::move(s));
+    }
+  }
+  return sources;
+}
+
+ModelSource SingleModelSource(const std::string& path, const std::string& name) {
+  ModelSource s;
+  s.name = name;
+  s.version = "1";
+  s.artifact_path = path;
+  s.manifest_path = (fs::path(path).parent_path() / "model.yaml").string();
+  return s;
+}
+
+ModelManager::ModelManager(BackendOptions backend_options, ServingMetrics* metrics)
+    : backend_options_(backend_options), metrics_(metrics) {
+  map_.store(std::make_shared<const ServingMap>());
+}
+
+StatusOr<std::shared_ptr<const ModelVersion>> ModelManager::LoadOne(
+    const ModelSource& source) {
+  if (source.artifact_path.empty()) {
+    return NotFound("no model file (model.onnx, model.json or model.ubj) for "
+                    "model '" + source.name + "' version " + source.version);
+  }
+  auto model = std::make_shared<ModelVersion>();
+  model->name = source.name;
+  model->version = source.version;
+  model->artifact_path = source.artifact_path;
+  ASSIGN_OR_RETURN(model->manifest, LoadModelManifest(source.manifest_path));
+  ASSIGN_OR_RETURN(model->backend, LoadBackend(source.artifact_path, backend_options_));
+  auto mapper = FeatureMapper::Create(model->backend->signature(), model->manifest);
+  if (mapper.ok()) {
+    model->features = std::move(mapper).value();
+  } else if (mapper.status().code() == StatusCode::kUnprocessable) {
+    // Nothing declares feature names: OIP tensors still work.
+    model->features_status = mapper.status();
+  } else {
+    return InvalidArgument(source.manifest_path + ": " + mapper.status().message());
+  }
+  model->inference_seconds =
+      metrics_->inference_seconds->WithLabels({source.name, source.version});
+  return std::shared_ptr<const ModelVersion>(std::move(model));
+}
+
+std::vector<Status> ModelManager::Load(const std::vector<ModelSource>& sources) {
+  std::lock_guard<std::mutex> lock(load_mu_);
+  std::map<std::string, std::vector<VersionState>> models;
+  std::vector<Status> results;
+  for (const auto& source : sources) {
+    const auto start = std::chrono::steady_clock::now();
+    auto loaded = LoadOne(source);
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    VersionState state;
+    state.version = source.version;
+    const std::vector<std::string> labels{source.name, source.version};
+    if (loaded.ok()) {
+      std::const_pointer_cast<ModelVersion>(*loaded)->load_seconds = seconds;
+      state.model = *loaded;
+      metrics_->model_load_seconds->WithLabels(labels)->Set(seconds);
+      metrics_->model_loads->WithLabels({source.name, source.version, "success"})
+          ->Increment();
+      metrics_->model_ready->WithLabels(labels)->Set(1);
+      LogInfo("model loaded",
+              {{"model", source.name},
+               {"version", source.version},
+               {"path", source.artifact_path},
+               {"platform", (*loaded)->backend->platform()},
+               {"load_ms", seconds * 1000.0}});
+      if (!(*loaded)->features_status.ok()) {
+        LogWarning("named features unavailable for /predict",
+                   {{"model", source.name},
+                    {"version", source.version},
+                    {"reason", (*loaded)->features_status.message()}});
+      }
+    } else {
+      state.status = loaded.status();
+      metrics_->model_loads->WithLabels({source.name, source.version, "failure"})
+          ->Increment();
+      metrics_->model_ready->WithLabels(labels)->Set(0);
+      LogError("model failed to load",
+               {{"model", source.name},
+                {"version", source.version},
+                {"path", source.artifact_path},
+                {"error", loaded.status().message()}});
+    }
+    results.push_back(state.status);
+    models[source.name].push_back(std::move(state));
+  }
+  auto map = std::make_shared<const ServingMap>(std::move(models));
+  metrics_->models_loaded->Set(map->loaded_count());
+  map_.store(std::move(map), std::memory_order_release);
+  return results;
+}
+
+}  // namespace mast

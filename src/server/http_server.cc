@@ -1,0 +1,289 @@
+#include "server/http_server.h"
+
+#include <list>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+
+namespace mast {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using tcp = asio::ip::tcp;
+
+class Session;
+
+struct HttpServer::Impl {
+  HttpServerOptions options;
+  HttpHandler* handler = nullptr;
+  asio::io_context ioc;
+  tcp::acceptor acceptor{ioc};
+  uint16_t port = 0;
+
+  std::atomic<int> connections{0};
+  std::atomic<int64_t> rejected{0};
+  std::atomic<int> inflight{0};
+  std::atomic<bool> draining{false};
+
+  std::mutex sessions_mu;
+  std::list<std::weak_ptr<Session>> sessions;  // GUARDED_BY(sessions_mu)
+
+  explicit Impl(int threads) : ioc(threads) {}
+  void Accept();
+  void CloseIdleSessions();
+};
+
+// One connection. Lives as long as an async operation holds its shared_ptr.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket&& socket, HttpServer::Impl* server)
+      : stream_(std::move(socket)), server_(server) {}
+  ~Session() {
+    server_->connections.fetch_sub(1);
+    std::lock_guard<std::mutex> lock(server_->sessions_mu);
+    server_->sessions.erase(self_it_);
+  }
+
+  void Start(std::list<std::weak_ptr<Session>>::iterator it) {
+    self_it_ = it;
+    asio::dispatch(stream_.get_executor(),
+                   [self = shared_from_this()] { self->ReadHeader(); });
+  }
+
+  // Runs on the strand: closes the connection if it waits for a new request.
+  void CloseIfIdle() {
+    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+      if (self->idle_ && self->buffer_.size() == 0) {
+        beast::error_code ec;
+        self->stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+        self->stream_.socket().close(ec);
+      }
+    });
+  }
+
+ private:
+  void ReadHeader() {
+    idle_ = true;
+    if (server_->draining.load() && buffer_.size() == 0) {
+      return Close();
+    }
+    parser_.emplace();
+    parser_->header_limit(server_->options.max_header_bytes);
+    parser_->body_limit(server_->options.max_body_bytes);
+    // The idle timeout covers the wait for the first byte too; Beast has one
+    // timer per stream, so the header timeout starts with the read.
+    stream_.expires_after(first_request_ ? server_->options.header_timeout
+                                         : server_->options.idle_timeout);
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) {
+          self->OnHeader(ec);
+        });
+  }
+
+  void OnHeader(beast::error_code ec) {
+    idle_ = false;
+    first_request_ = false;
+    if (ec) return OnReadError(ec);
+    stream_.expires_after(server_->options.body_timeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, size_t) {
+                       self->OnBody(ec);
+                     });
+  }
+
+  void OnReadError(beast::error_code ec) {
+    if (ec == http::error::body_limit) {
+      return Reject(413, "request body exceeds the limit of " +
+                             std::to_string(server_->options.max_body_bytes) +
+                             " bytes");
+    }
+    if (ec == http::error::header_limit) {
+      return Reject(431, "request headers exceed the limit of " +
+                             std::to_string(server_->options.max_header_bytes) +
+                             " bytes");
+    }
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+        ec == asio::error::operation_aborted ||
+        ec == asio::error::connection_reset || ec == asio::error::eof) {
+      return Close();
+    }
+    // Any other parse error is a malformed request.
+    Reject(400, std::string("malformed HTTP request: ") + ec.message());
+  }
+
+  void OnBody(beast::error_code ec) {
+    if (ec) return OnReadError(ec);
+    server_->inflight.fetch_add(1);
+    HttpRequest request = parser_->release();
+    keep_alive_ = request.keep_alive();
+    stream_.expires_never();
+    auto self = shared_from_this();
+    server_->handler->Handle(
+        std::move(request), [self](HttpResponse response) {
+          asio::dispatch(self->stream_.get_executor(),
+                         [self, r = std::move(response)]() mutable {
+                           self->Write(std::move(r), /*counted=*/true);
+                         });
+        });
+  }
+
+  void Reject(int status, const std::string& message) {
+    std::string target;
+    if (parser_ && parser_->is_header_done()) {
+      target = std::string(parser_->get().target());
+    }
+    HttpResponse r = server_->handler->Reject(status, target, message);
+    keep_alive_ = false;
+    Write(std::move(r), /*counted=*/false);
+  }
+
+  void Write(HttpResponse response, bool counted) {
+    const bool keep = keep_alive_ && !server_->draining.load();
+    response.keep_alive(keep);
+    response.prepare_payload();
+    response_ = std::make_shared<HttpResponse>(std::move(response));
+    stream_.expires_after(server_->options.body_timeout);
+    http::async_write(stream_, *response_,
+                      [self = shared_from_this(), keep, counted](
+                          beast::error_code ec, size_t) {
+                        if (counted) self->server_->inflight.fetch_sub(1);
+                        self->response_.reset();
+                        if (ec || !keep) return self->Close();
+                        self->ReadHeader();
+                      });
+  }
+
+  void Close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.socket().close(ec);
+  }
+
+  beast::tcp_stream stream_;
+  HttpServer::Impl* server_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::shared_ptr<HttpResponse> response_;
+  bool keep_alive_ = false;
+  bool idle_ = true;
+  bool first_request_ = true;
+  std::list<std::weak_ptr<Session>>::iterator self_it_;
+};
+
+void HttpServer::Impl::Accept() {
+  acceptor.async_accept(
+      asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+        if (ec) {
+          if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
+          // Out of descriptors and similar: keep accepting.
+          return Accept();
+        }
+        if (draining.load()) return;
+        if (connections.load() >= options.max_connections) {
+          rejected.fetch_add(1);
+          beast::error_code ignored;
+          socket.close(ignored);
+          return Accept();
+        }
+        connections.fetch_add(1);
+        auto session = std::make_shared<Session>(std::move(socket), this);
+        std::list<std::weak_ptr<Session>>::iterator it;
+        {
+          std::lock_guard<std::mutex> lock(sessions_mu);
+          it = sessions.insert(sessions.end(), session);
+        }
+        session->Start(it);
+        Accept();
+      });
+}
+
+void HttpServer::Impl::CloseIdleSessions() {
+  std::vector<std::shared_ptr<Session>> live;
+  {
+    std::lock_guard<std::mutex> lock(sessions_mu);
+    for (auto& w : sessions) {
+      if (auto s = w.lock()) live.push_back(std::move(s));
+    }
+  }
+  for (auto& s : live) s->CloseIfIdle();
+}
+
+HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+HttpServer::~HttpServer() = default;
+
+StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(
+    const HttpServerOptions& options, HttpHandler* handler) {
+  auto impl = std::make_unique<Impl>(std::max(1, options.io_threads));
+  impl->options = options;
+  impl->handler = handler;
+  beast::error_code ec;
+  auto address = asio::ip::make_address(options.host, ec);
+  if (ec) {
+    return InvalidArgument("invalid --host '" + options.host + "': " + ec.message());
+  }
+  tcp::endpoint endpoint(address, options.port);
+  const std::string where = options.host + ":" + std::to_string(options.port);
+  impl->acceptor.open(endpoint.protocol(), ec);
+  if (!ec) impl->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) impl->acceptor.bind(endpoint, ec);
+  if (!ec) impl->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return Unavailable("cannot listen on " + where + ": " + ec.message());
+  impl->port = impl->acceptor.local_endpoint().port();
+  return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
+}
+
+uint16_t HttpServer::port() const { return impl_->port; }
+
+void HttpServer::Run() {
+  impl_->Accept();
+  std::vector<std::thread> threads;
+  for (int i = 1; i < impl_->options.io_threads; ++i) {
+    threads.emplace_back([this] { impl_->ioc.run(); });
+  }
+  impl_->ioc.run();
+  for (auto& t : threads) t.join();
+}
+
+void HttpServer::Shutdown(std::chrono::milliseconds drain_timeout,
+                          std::function<void(int)> on_drained) {
+  if (impl_->draining.exchange(true)) return;
+  Impl* impl = impl_.get();
+  asio::post(impl->ioc, [impl] {
+    beast::error_code ec;
+    impl->acceptor.close(ec);
+  });
+  impl->CloseIdleSessions();
+  auto deadline = std::chrono::steady_clock::now() + drain_timeout;
+  auto timer = std::make_shared<asio::steady_timer>(impl->ioc);
+  auto check = std::make_shared<std::function<void()>>();
+  *check = [impl, deadline, timer, check, on_drained] {
+    const int inflight = impl->inflight.load();
+    if (inflight == 0 || std::chrono::steady_clock::now() >= deadline) {
+      if (on_drained) on_drained(inflight);
+      impl->ioc.stop();
+      *check = nullptr;  // break the self-reference
+      return;
+    }
+    // Connections that went idle after the first sweep are closed too.
+    impl->CloseIdleSessions();
+    timer->expires_after(std::chrono::milliseconds(10));
+    timer->async_wait([check](beast::error_code) {
+      if (*check) (*check)();
+    });
+  };
+  asio::post(impl->ioc, [check] { (*check)(); });
+}
+
+int HttpServer::active_connections() const { return impl_->connections.load(); }
+int64_t HttpServer::rejected_connections() const { return impl_->rejected.load(); }
+int HttpServer::inflight_requests() const { return impl_->inflight.load(); }
+
+}  // namespace mast

@@ -1,0 +1,116 @@
+// HttpServer: the HTTP/1.1 front door (Boost.Beast over Asio).
+//
+// Accepts connections on one address, reads requests with size and time
+// limits, hands each complete request to an HttpHandler and writes the answer
+// back on the same connection (keep-alive). It enforces, before any handler
+// runs: a header size limit (431), a body size limit (413), a header read
+// timeout and a body read timeout (the connection is closed), an idle
+// keep-alive timeout, and a cap on open connections (excess connections are
+// closed at once and counted).
+//
+// Graceful shutdown (Shutdown()): stop accepting, close idle keep-alive
+// connections, let every request already read finish and be written (with
+// `Connection: close`), then stop the I/O threads; requests still running
+// after the drain deadline are abandoned.
+//
+// Threading: Run() runs the io_context on `options.io_threads` threads; each
+// connection is served on its own strand, so a handler for one connection
+// never runs concurrently with another for the same connection. Handlers may
+// complete on any thread: HttpResponder posts the write back to the strand.
+// Ownership: the server owns its io_context and sessions; the handler must
+// outlive the server.
+#ifndef MAST_SERVER_HTTP_SERVER_H_
+#define MAST_SERVER_HTTP_SERVER_H_
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <boost/beast/http.hpp>
+
+#include "common/status.h"
+
+namespace mast {
+
+namespace http = boost::beast::http;
+using HttpRequest = http::request<http::string_body>;
+using HttpResponse = http::response<http::string_body>;
+
+// Delivers the response for one request. Call exactly once, from any thread.
+using HttpResponder = std::function<void(HttpResponse)>;
+
+class HttpHandler {
+ public:
+  virtual ~HttpHandler() = default;
+  // Handles `request` and eventually calls `respond`. Must not block for long:
+  // it runs on an I/O thread.
+  virtual void Handle(HttpRequest request, HttpResponder respond) = 0;
+  // Answers a request the server rejected before any handler ran (too large
+  // a body: 413, too large a header: 431), so that the error has the API's
+  // shape. `target` may be empty if the request line was not read.
+  virtual HttpResponse Reject(int status, std::string_view target,
+                              std::string_view message) = 0;
+};
+
+struct HttpServerOptions {
+  // Address to bind; loopback unless configured otherwise.
+  std::string host = "127.0.0.1";
+  // Port to bind; 0 picks a free one (see HttpServer::port()).
+  uint16_t port = 8000;
+  // Threads running the I/O loop (and inline inference).
+  int io_threads = 2;
+  // Largest accepted request body in bytes (413 above).
+  size_t max_body_bytes = 4 * 1024 * 1024;
+  // Largest accepted request line plus headers in bytes (431 above).
+  uint32_t max_header_bytes = 16 * 1024;
+  // Time allowed to receive a request's headers once its first byte came.
+  std::chrono::milliseconds header_timeout{10000};
+  // Time allowed to receive a request's body after its headers.
+  std::chrono::milliseconds body_timeout{30000};
+  // How long an idle keep-alive connection stays open.
+  std::chrono::milliseconds idle_timeout{30000};
+  // Maximum open connections; further connections are closed at once.
+  int max_connections = 1024;
+};
+
+class HttpServer {
+ public:
+  // Binds and listens (does not accept until Run()). Errors: kUnavailable if
+  // the address cannot be bound, naming the address and cause.
+  static StatusOr<std::unique_ptr<HttpServer>> Create(
+      const HttpServerOptions& options, HttpHandler* handler);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // The bound port (useful with port 0).
+  uint16_t port() const;
+
+  // Accepts and serves until Shutdown() completes or Stop() is called;
+  // returns when all I/O threads have finished.
+  void Run();
+
+  // Starts a graceful shutdown (safe from any thread, once): stop accepting,
+  // close idle connections, finish in-flight requests, then let Run() return.
+  // After `drain_timeout` remaining requests are abandoned. `on_drained` (may
+  // be empty) runs once with the number of requests abandoned.
+  void Shutdown(std::chrono::milliseconds drain_timeout,
+                std::function<void(int abandoned)> on_drained = {});
+
+  int active_connections() const;
+  int64_t rejected_connections() const;
+  int inflight_requests() const;
+
+ // Implementation detail, public only so the connection class can name it.
+  struct Impl;
+
+ private:
+  explicit HttpServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace mast
+
+#endif  // MAST_SERVER_HTTP_SERVER_H_
