@@ -90,6 +90,10 @@ class OnnxBackend final : public Backend {
     try {
       return RunOrThrow(inputs, output_names);
     } catch (const Ort::Exception& e) {
+      // Inputs the engine refuses (shapes, values) are the caller's mistake.
+      if (e.GetOrtErrorCode() == ORT_INVALID_ARGUMENT) {
+        return InvalidArgument(std::string("onnxruntime: ") + e.what());
+      }
       return Internal(std::string("onnxruntime: ") + e.what());
     }
   }

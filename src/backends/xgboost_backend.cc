@@ -9,6 +9,15 @@
 namespace mast {
 namespace {
 
+// XGBoost's last error without the stack trace it appends.
+std::string LastError() {
+  std::string e = XGBGetLastError();
+  size_t cut = e.find("\nStack trace:");
+  if (cut != std::string::npos) e.resize(cut);
+  while (!e.empty() && (e.back() == '\n' || e.back() == ' ')) e.pop_back();
+  return e;
+}
+
 enum class Objective { kBinaryProbability, kMultiProbability, kMultiClass, kValue };
 
 class XgboostBackend final : public Backend {
@@ -47,13 +56,14 @@ class XgboostBackend final : public Backend {
                   static_cast<long long>(rows), num_features_);
     static const char* kConfig =
         "{\"type\":0,\"training\":false,\"iteration_begin\":0,"
-        "\"iteration_end\":0,\"strict_shape\":false,\"missing\":NaN}";
+        "\"iteration_end\":0,\"strict_shape\":false,\"cache_id\":0,"
+        "\"missing\":NaN}";
     const bst_ulong* out_shape = nullptr;
     bst_ulong out_dim = 0;
     const float* out = nullptr;
     if (XGBoosterPredictFromDense(booster_, array_interface, kConfig, nullptr,
                                   &out_shape, &out_dim, &out) != 0) {
-      return Internal(std::string("xgboost: ") + XGBGetLastError());
+      return Internal(std::string("xgboost: ") + LastError());
     }
     int64_t count = 1;
     for (bst_ulong i = 0; i < out_dim; ++i) count *= static_cast<int64_t>(out_shape[i]);
@@ -123,7 +133,7 @@ StatusOr<boost::json::value> ReadConfig(BoosterHandle booster) {
   bst_ulong len = 0;
   const char* text = nullptr;
   if (XGBoosterSaveJsonConfig(booster, &len, &text) != 0) {
-    return Internal(std::string("xgboost: ") + XGBGetLastError());
+    return Internal(std::string("xgboost: ") + LastError());
   }
   boost::system::error_code ec;
   boost::json::value v = boost::json::parse(std::string_view(text, len), ec);
@@ -137,14 +147,14 @@ StatusOr<std::unique_ptr<Backend>> LoadXgboostBackend(
     const std::string& path, const BackendOptions& options) {
   BoosterHandle booster = nullptr;
   if (XGBoosterCreate(nullptr, 0, &booster) != 0) {
-    return Internal(std::string("xgboost: ") + XGBGetLastError());
+    return Internal(std::string("xgboost: ") + LastError());
   }
   auto fail = [&](const std::string& why) -> Status {
     XGBoosterFree(booster);
     return InvalidArgument("cannot load XGBoost model '" + path + "': " + why);
   };
   if (XGBoosterLoadModel(booster, path.c_str()) != 0) {
-    return fail(XGBGetLastError());
+    return fail(LastError());
   }
   std::string threads = std::to_string(std::max(1, options.intra_op_threads));
   XGBoosterSetParam(booster, "nthread", threads.c_str());

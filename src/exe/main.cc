@@ -107,9 +107,16 @@ int Serve(ServeConfig config) {
 
   std::vector<ModelSource> sources;
   if (!config.model_path.empty()) {
-    std::string name = config.model_name.empty()
-                           ? std::filesystem::path(config.model_path).stem().string()
-                           : config.model_name;
+    // Named by --model-name, else by the file ("churn.onnx" -> churn), else
+    // by its folder ("churn/model.onnx" -> churn).
+    std::string name = config.model_name;
+    if (name.empty()) {
+      const std::filesystem::path path = std::filesystem::absolute(config.model_path);
+      name = path.stem().string();
+      if (name == "model" && path.has_parent_path()) {
+        name = path.parent_path().filename().string();
+      }
+    }
     sources.push_back(SingleModelSource(config.model_path, name));
     if (config.default_model.empty()) config.default_model = name;
   } else {

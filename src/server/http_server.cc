@@ -21,19 +21,20 @@ using tcp = asio::ip::tcp;
 class Session;
 
 struct HttpServer::Impl {
+  // Declared before `ioc`: sessions still owned by pending handlers are
+  // destroyed with the io_context and touch these members on the way out.
   HttpServerOptions options;
   HttpHandler* handler = nullptr;
-  asio::io_context ioc;
-  tcp::acceptor acceptor{ioc};
   uint16_t port = 0;
-
   std::atomic<int> connections{0};
   std::atomic<int64_t> rejected{0};
   std::atomic<int> inflight{0};
   std::atomic<bool> draining{false};
-
   std::mutex sessions_mu;
   std::list<std::weak_ptr<Session>> sessions;  // GUARDED_BY(sessions_mu)
+
+  asio::io_context ioc;
+  tcp::acceptor acceptor{ioc};
 
   explicit Impl(int threads) : ioc(threads) {}
   void Accept();

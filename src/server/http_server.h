@@ -44,8 +44,8 @@ using HttpResponder = std::function<void(HttpResponse)>;
 class HttpHandler {
  public:
   virtual ~HttpHandler() = default;
-  // Handles `request` and eventually calls `respond`. Must not block for long:
-  // it runs on an I/O thread.
+  // Handles `request` and eventually calls `respond` (before the server is
+  // destroyed). Must not block for long: it runs on an I/O thread.
   virtual void Handle(HttpRequest request, HttpResponder respond) = 0;
   // Answers a request the server rejected before any handler ran (too large
   // a body: 413, too large a header: 431), so that the error has the API's

@@ -1,1 +1,164 @@
+#include "features/feature_mapper.h"
+
 #include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+namespace mast {
+namespace {
+
+namespace json = boost::json;
+
+ModelSignature MatrixModel(int64_t width, DataType type = DataType::kFp32) {
+  ModelSignature sig;
+  sig.inputs.push_back({"input", type, {-1, width}});
+  sig.outputs.push_back({"out", DataType::kFp32, {-1, 1}});
+  return sig;
+}
+
+ModelManifest Manifest(std::vector<FeatureSpec> features) {
+  ModelManifest m;
+  m.features = std::move(features);
+  return m;
+}
+
+struct Mapped {
+  bool ok;
+  std::vector<Tensor> inputs;
+  int64_t rows = 0;
+  std::vector<FieldError> errors;
+};
+
+Mapped Map(const FeatureMapper& m, std::string_view body) {
+  Mapped r;
+  r.ok = m.Map(json::parse(body), &r.inputs, &r.rows, &r.errors);
+  return r;
+}
+
+TEST(FeatureMapperTest, ManifestOrderDefinesColumns) {
+  auto m = FeatureMapper::Create(
+      MatrixModel(3), Manifest({{"b", FeatureType::kFloat},
+                                {"a", FeatureType::kInt},
+                                {"c", FeatureType::kBool}}));
+  ASSERT_TRUE(m.ok()) << m.status().message();
+  auto r = Map(**m, R"({"a": 2, "c": true, "b": 0.5, "extra": "ignored"})");
+  ASSERT_TRUE(r.ok);
+  ASSERT_EQ(r.rows, 1);
+  ASSERT_EQ(r.inputs[0].shape, (std::vector<int64_t>{1, 3}));
+  const float* v = r.inputs[0].data<float>();
+  EXPECT_EQ(v[0], 0.5f);
+  EXPECT_EQ(v[1], 2.0f);
+  EXPECT_EQ(v[2], 1.0f);
+}
+
+TEST(FeatureMapperTest, ArrayBodyGivesOneRowPerObject) {
+  ModelSignature sig = MatrixModel(2, DataType::kFp64);
+  sig.feature_names = {"x", "y"};
+  auto m = FeatureMapper::Create(sig, {});
+  ASSERT_TRUE(m.ok());
+  auto r = Map(**m, R"([{"x": 1, "y": 2}, {"x": 3.5, "y": -4}])");
+  ASSERT_TRUE(r.ok);
+  EXPECT_EQ(r.rows, 2);
+  const double* v = r.inputs[0].data<double>();
+  EXPECT_EQ(v[2], 3.5);
+  EXPECT_EQ(v[3], -4);
+}
+
+TEST(FeatureMapperTest, EveryInvalidFieldIsReportedWithItsLocation) {
+  ModelSignature sig = MatrixModel(2);
+  sig.feature_names = {"x", "y"};
+  auto m = FeatureMapper::Create(sig, {});
+  ASSERT_TRUE(m.ok());
+  auto r = Map(**m, R"([{"x": "high", "y": 1}, {"x": 1}, {"x": null, "y": true}])");
+  ASSERT_FALSE(r.ok);
+  ASSERT_EQ(r.errors.size(), 4u);
+  EXPECT_EQ(json::serialize(r.errors[0].loc), R"(["body",0,"x"])");
+  EXPECT_EQ(r.errors[0].type, "type_error.float");
+  EXPECT_EQ(json::serialize(r.errors[1].loc), R"(["body",1,"y"])");
+  EXPECT_EQ(r.errors[1].msg, "field required");
+  EXPECT_EQ(json::serialize(r.errors[2].loc), R"(["body",2,"x"])");
+  EXPECT_EQ(r.errors[2].type, "type_error.none.not_allowed");
+  EXPECT_EQ(json::serialize(r.errors[3].loc), R"(["body",2,"y"])");  // bool is not a float
+}
+
+TEST(FeatureMapperTest, SingleObjectErrorsHaveNoRowIndex) {
+  ModelSignature sig = MatrixModel(1);
+  sig.feature_names = {"x"};
+  auto m = FeatureMapper::Create(sig, {});
+  auto r = Map(**m, R"({"y": 1})");
+  ASSERT_FALSE(r.ok);
+  EXPECT_EQ(json::serialize(r.errors[0].loc), R"(["body","x"])");
+}
+
+TEST(FeatureMapperTest, BodiesThatAreNotRowsAreRejected) {
+  ModelSignature sig = MatrixModel(1);
+  sig.feature_names = {"x"};
+  auto m = FeatureMapper::Create(sig, {});
+  for (const char* body : {"[]", "42", "\"x\"", "null"}) {
+    auto r = Map(**m, body);
+    EXPECT_FALSE(r.ok) << body;
+    EXPECT_EQ(json::serialize(r.errors[0].loc), R"(["body"])") << body;
+  }
+  auto r = Map(**m, R"([{"x": 1}, 5])");
+  ASSERT_FALSE(r.ok);
+  EXPECT_EQ(json::serialize(r.errors[0].loc), R"(["body",1])");
+}
+
+TEST(FeatureMapperTest, IntegerFeaturesRejectFractions) {
+  auto m = FeatureMapper::Create(MatrixModel(1, DataType::kInt64),
+                                 Manifest({{"n", FeatureType::kInt}}));
+  ASSERT_TRUE(m.ok());
+  EXPECT_TRUE(Map(**m, R"({"n": 3.0})").ok);
+  auto r = Map(**m, R"({"n": 3.5})");
+  ASSERT_FALSE(r.ok);
+  EXPECT_EQ(r.errors[0].type, "type_error.integer");
+}
+
+TEST(FeatureMapperTest, FloatOverflowIsAnError) {
+  auto m = FeatureMapper::Create(MatrixModel(1), Manifest({{"x", FeatureType::kFloat}}));
+  auto r = Map(**m, R"({"x": 1e300})");
+  EXPECT_FALSE(r.ok);
+}
+
+TEST(FeatureMapperTest, OneInputPerFeatureUsesInputNamesAndTypes) {
+  ModelSignature sig;
+  sig.inputs = {{"color", DataType::kBytes, {-1, 1}},
+                {"size", DataType::kInt64, {-1, 1}},
+                {"weight", DataType::kFp32, {-1}}};
+  auto m = FeatureMapper::Create(sig, {});
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ((*m)->feature_names(), (std::vector<std::string>{"color", "size", "weight"}));
+  auto r = Map(**m, R"([{"color": "red", "size": 3, "weight": 1.5},
+                        {"color": "blue", "size": 1, "weight": 2}])");
+  ASSERT_TRUE(r.ok);
+  EXPECT_EQ(r.inputs[0].strings, (std::vector<std::string>{"red", "blue"}));
+  EXPECT_EQ(r.inputs[0].shape, (std::vector<int64_t>{2, 1}));
+  EXPECT_EQ(r.inputs[1].data<int64_t>()[0], 3);
+  EXPECT_EQ(r.inputs[2].shape, (std::vector<int64_t>{2}));
+  auto bad = Map(**m, R"({"color": 7, "size": "3", "weight": 1})");
+  ASSERT_FALSE(bad.ok);
+  EXPECT_EQ(bad.errors.size(), 2u);
+  EXPECT_EQ(bad.errors[0].type, "type_error.str");
+}
+
+TEST(FeatureMapperTest, ManifestThatDoesNotFitTheModelIsInvalid) {
+  auto m = FeatureMapper::Create(MatrixModel(3), Manifest({{"a", FeatureType::kFloat}}));
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(m.status().message().find("declares 1 features"), std::string::npos);
+  EXPECT_NE(m.status().message().find("3 columns"), std::string::npos);
+
+  auto type = FeatureMapper::Create(MatrixModel(1), Manifest({{"s", FeatureType::kString}}));
+  ASSERT_FALSE(type.ok());
+  EXPECT_NE(type.status().message().find("declared string"), std::string::npos);
+}
+
+TEST(FeatureMapperTest, NoWayToNameFeaturesSaysHowToDeclareThem) {
+  auto m = FeatureMapper::Create(MatrixModel(20), {});
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.status().code(), StatusCode::kUnprocessable);
+  EXPECT_NE(m.status().message().find("model.yaml"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace mast

@@ -1,1 +1,243 @@
+#include "server/http_server.h"
+
 #include <gtest/gtest.h>
+
+#include <ostream>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <future>
+#include <thread>
+
+namespace mast {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using tcp = asio::ip::tcp;
+
+// Answers "echo:<body>"; requests to /hold are parked until Release().
+class FakeHandler : public HttpHandler {
+ public:
+  void Handle(HttpRequest request, HttpResponder respond) override {
+    if (request.target() == "/hold") {
+      std::lock_guard<std::mutex> lock(mu_);
+      held_.push_back(std::move(respond));
+      return;
+    }
+    if (request.target() == "/async") {
+      std::thread([respond] {
+        HttpResponse r{http::status::ok, 11};
+        r.body() = "from another thread";
+        respond(std::move(r));
+      }).detach();
+      return;
+    }
+    HttpResponse r{http::status::ok, request.version()};
+    r.body() = "echo:" + request.body();
+    respond(std::move(r));
+  }
+  HttpResponse Reject(int status, std::string_view target, std::string_view message) override {
+    rejected_status = status;
+    HttpResponse r{static_cast<http::status>(status), 11};
+    r.body() = std::string(message);
+    return r;
+  }
+  int held() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return static_cast<int>(held_.size());
+  }
+  void Release() {
+    std::vector<HttpResponder> held;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      held.swap(held_);
+    }
+    for (auto& r : held) {
+      HttpResponse resp{http::status::ok, 11};
+      resp.body() = "released";
+      r(std::move(resp));
+    }
+  }
+  std::atomic<int> rejected_status{0};
+
+ private:
+  std::mutex mu_;
+  std::vector<HttpResponder> held_;
+};
+
+class HttpServerTest : public ::testing::Test {
+ protected:
+  void Start(HttpServerOptions options = {}) {
+    options.port = 0;
+    auto s = HttpServer::Create(options, &handler_);
+    ASSERT_TRUE(s.ok()) << s.status().message();
+    server_ = std::move(s).value();
+    runner_ = std::thread([this] { server_->Run(); });
+  }
+  void TearDown() override {
+    if (server_) {
+      server_->Shutdown(std::chrono::milliseconds(100));
+      runner_.join();
+    }
+  }
+  tcp::socket Connect() {
+    tcp::socket s(ioc_);
+    s.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), server_->port()));
+    return s;
+  }
+  static http::response<http::string_body> Send(tcp::socket& s, http::verb method,
+                                                std::string target, std::string body = "") {
+    http::request<http::string_body> req{method, target, 11};
+    req.set(http::field::host, "localhost");
+    req.body() = std::move(body);
+    req.prepare_payload();
+    http::write(s, req);
+    beast::flat_buffer buf;
+    http::response<http::string_body> res;
+    http::read(s, buf, res);
+    return res;
+  }
+
+  FakeHandler handler_;
+  asio::io_context ioc_;
+  std::unique_ptr<HttpServer> server_;
+  std::thread runner_;
+};
+
+TEST_F(HttpServerTest, ServesSeveralRequestsOnOneKeepAliveConnection) {
+  Start();
+  auto s = Connect();
+  auto a = Send(s, http::verb::post, "/x", "one");
+  auto b = Send(s, http::verb::post, "/x", "two");
+  EXPECT_EQ(a.body(), "echo:one");
+  EXPECT_EQ(b.body(), "echo:two");
+  EXPECT_TRUE(b.keep_alive());
+}
+
+TEST_F(HttpServerTest, HandlersMayAnswerFromAnotherThread) {
+  Start();
+  auto s = Connect();
+  EXPECT_EQ(Send(s, http::verb::get, "/async").body(), "from another thread");
+  EXPECT_EQ(Send(s, http::verb::get, "/x").body(), "echo:");
+}
+
+TEST_F(HttpServerTest, BodyOverTheLimitIsRejectedWith413) {
+  HttpServerOptions o;
+  o.max_body_bytes = 100;
+  Start(o);
+  auto s = Connect();
+  auto r = Send(s, http::verb::post, "/x", std::string(101, 'a'));
+  EXPECT_EQ(r.result_int(), 413);
+  EXPECT_EQ(handler_.rejected_status.load(), 413);
+  EXPECT_FALSE(r.keep_alive());
+  auto s2 = Connect();
+  EXPECT_EQ(Send(s2, http::verb::post, "/x", std::string(100, 'a')).result_int(), 200);
+}
+
+TEST_F(HttpServerTest, MalformedRequestGets400) {
+  Start();
+  auto s = Connect();
+  asio::write(s, asio::buffer(std::string("NOT A REQUEST\r\n\r\n")));
+  beast::flat_buffer buf;
+  http::response<http::string_body> res;
+  http::read(s, buf, res);
+  EXPECT_EQ(res.result_int(), 400);
+}
+
+TEST_F(HttpServerTest, SlowHeadersAreCutOffByTheHeaderTimeout) {
+  HttpServerOptions o;
+  o.header_timeout = std::chrono::milliseconds(200);
+  Start(o);
+  auto s = Connect();
+  asio::write(s, asio::buffer(std::string("GET /x HTTP/1.1\r\nHost: a\r\n")));
+  const auto start = std::chrono::steady_clock::now();
+  char c;
+  beast::error_code ec;
+  s.read_some(asio::buffer(&c, 1), ec);  // blocks until the server closes
+  EXPECT_TRUE(ec == asio::error::eof || ec == asio::error::connection_reset) << ec.message();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
+}
+
+TEST_F(HttpServerTest, ConnectionsBeyondTheCapAreClosed) {
+  HttpServerOptions o;
+  o.max_connections = 2;
+  Start(o);
+  auto a = Connect();
+  auto b = Connect();
+  EXPECT_EQ(Send(a, http::verb::get, "/x").result_int(), 200);
+  EXPECT_EQ(Send(b, http::verb::get, "/x").result_int(), 200);
+  auto c = Connect();
+  char ch;
+  beast::error_code ec;
+  c.read_some(asio::buffer(&ch, 1), ec);
+  EXPECT_TRUE(ec == asio::error::eof || ec == asio::error::connection_reset) << ec.message();
+  EXPECT_EQ(server_->rejected_connections(), 1);
+}
+
+TEST_F(HttpServerTest, ShutdownFinishesInFlightRequestsAndClosesIdleOnes) {
+  Start();
+  auto idle = Connect();
+  EXPECT_EQ(Send(idle, http::verb::get, "/x").result_int(), 200);
+  auto busy = Connect();
+  auto answer = std::async(std::launch::async, [&] {
+    return Send(busy, http::verb::get, "/hold");
+  });
+  while (handler_.held() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+
+  std::promise<int> drained;
+  server_->Shutdown(std::chrono::seconds(5), [&](int abandoned) { drained.set_value(abandoned); });
+  // The idle keep-alive connection is closed.
+  char ch;
+  beast::error_code ec;
+  idle.read_some(asio::buffer(&ch, 1), ec);
+  EXPECT_TRUE(ec == asio::error::eof || ec == asio::error::connection_reset) << ec.message();
+  // New connections are refused.
+  tcp::socket late(ioc_);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  late.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), server_->port()), ec);
+  EXPECT_TRUE(ec) << "connected after shutdown began";
+
+  handler_.Release();
+  auto res = answer.get();
+  EXPECT_EQ(res.result_int(), 200);
+  EXPECT_EQ(res.body(), "released");
+  EXPECT_FALSE(res.keep_alive());
+  EXPECT_EQ(drained.get_future().get(), 0);
+  runner_.join();
+  server_.reset();
+}
+
+TEST_F(HttpServerTest, DrainDeadlineAbandonsStuckRequests) {
+  Start();
+  auto busy = Connect();
+  http::request<http::string_body> req{http::verb::get, "/hold", 11};
+  req.prepare_payload();
+  http::write(busy, req);
+  while (handler_.held() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  std::promise<int> drained;
+  const auto start = std::chrono::steady_clock::now();
+  server_->Shutdown(std::chrono::milliseconds(200),
+                    [&](int abandoned) { drained.set_value(abandoned); });
+  runner_.join();
+  EXPECT_EQ(drained.get_future().get(), 1);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+  handler_.Release();  // answering after the drain is harmless (never sent)
+  server_.reset();
+}
+
+TEST(HttpServerCreateTest, BindFailureNamesTheAddress) {
+  FakeHandler h;
+  HttpServerOptions o;
+  o.host = "203.0.113.7";  // not an address of this machine
+  o.port = 0;
+  auto s = HttpServer::Create(o, &h);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("203.0.113.7"), std::string::npos);
+  o.host = "not-an-ip";
+  EXPECT_EQ(HttpServer::Create(o, &h).status().code(), StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace mast

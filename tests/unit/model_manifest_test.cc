@@ -1,1 +1,54 @@
+#include "models/model_manifest.h"
+
 #include <gtest/gtest.h>
+
+namespace mast {
+namespace {
+
+TEST(ModelManifestTest, ParsesFeaturesInOrder) {
+  auto m = ParseModelManifest(
+      "features:\n  - {name: age, type: float}\n  - name: plan\n    type: string\n"
+      "  - {name: kids, type: int}\n  - {name: vip, type: bool}\n  - {name: x}\n",
+      "model.yaml");
+  ASSERT_TRUE(m.ok()) << m.status().message();
+  ASSERT_EQ(m->features.size(), 5u);
+  EXPECT_EQ(m->features[0].name, "age");
+  EXPECT_EQ(m->features[1].type, FeatureType::kString);
+  EXPECT_EQ(m->features[2].type, FeatureType::kInt);
+  EXPECT_EQ(m->features[3].type, FeatureType::kBool);
+  EXPECT_EQ(m->features[4].type, FeatureType::kFloat);  // default
+}
+
+TEST(ModelManifestTest, EmptyManifestHasNoFeatures) {
+  auto m = ParseModelManifest("", "model.yaml");
+  ASSERT_TRUE(m.ok());
+  EXPECT_TRUE(m->features.empty());
+}
+
+TEST(ModelManifestTest, ErrorsNameTheFileAndTheEntry) {
+  auto dup = ParseModelManifest("features: [{name: a}, {name: a}]", "m.yaml");
+  ASSERT_FALSE(dup.ok());
+  EXPECT_NE(dup.status().message().find("m.yaml"), std::string::npos);
+  EXPECT_NE(dup.status().message().find("duplicate feature 'a'"), std::string::npos);
+
+  auto type = ParseModelManifest("features: [{name: a, type: complex}]", "m.yaml");
+  ASSERT_FALSE(type.ok());
+  EXPECT_NE(type.status().message().find("unknown type 'complex'"), std::string::npos);
+
+  auto yaml = ParseModelManifest("features: [", "m.yaml");
+  ASSERT_FALSE(yaml.ok());
+  EXPECT_NE(yaml.status().message().find("invalid YAML"), std::string::npos);
+
+  auto noname = ParseModelManifest("features: [{type: float}]", "m.yaml");
+  ASSERT_FALSE(noname.ok());
+  EXPECT_NE(noname.status().message().find("features[0] needs a 'name'"), std::string::npos);
+}
+
+TEST(ModelManifestTest, MissingFileIsAnEmptyManifest) {
+  auto m = LoadModelManifest("/nonexistent/model.yaml");
+  ASSERT_TRUE(m.ok());
+  EXPECT_TRUE(m->features.empty());
+}
+
+}  // namespace
+}  // namespace mast
