@@ -25,6 +25,7 @@ APT_PACKAGES=(
   python3-onnx python3-numpy python3-sklearn python3-xgboost prometheus
   # benchmark baseline
   wrk python3-fastapi python3-uvicorn python3-joblib python3-pandas
+  python3-uvloop python3-httptools
 )
 
 log() { echo "setup: $*" >&2; }
