@@ -1,3 +1,4 @@
+#include "common/json_writer.h"
 #include "api/gateway.h"
 
 #include <random>
@@ -54,7 +55,7 @@ std::string ErrorBody(ErrorStyle style, StatusCode code, std::string_view messag
       body["error"] = json::object{{"code", StatusCodeName(code)}, {"message", message}};
       break;
   }
-  return json::serialize(body);
+  return ToJson(body);
 }
 
 std::optional<std::string> Exchange::QueryParam(std::string_view name) const {
@@ -83,7 +84,7 @@ void Exchange::Reply(int status, std::string body, std::string_view content_type
 }
 
 void Exchange::ReplyJson(int status, const json::value& body) {
-  Reply(status, json::serialize(body));
+  Reply(status, ToJson(body));
 }
 
 void Exchange::ReplyError(const Status& status) {

@@ -1,3 +1,4 @@
+#include "common/json_writer.h"
 #include "api/openapi.h"
 
 #include <map>
@@ -117,7 +118,7 @@ std::string OpenApiDocument(const std::vector<RouteInfo>& routes,
                              "Inference Protocol (KServe V2) under /v2, and "
                              "operational routes."}}},
       {"paths", std::move(p)}};
-  return json::serialize(doc);
+  return ToJson(doc);
 }
 
 namespace {

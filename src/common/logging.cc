@@ -1,3 +1,4 @@
+#include "common/json_writer.h"
 #include "common/logging.h"
 
 #include <spdlog/async.h>
@@ -83,7 +84,7 @@ void Log(LogLevel level, std::string_view msg, const boost::json::object& fields
   line["level"] = LevelName(level);
   line["msg"] = msg;
   for (const auto& kv : fields) line[kv.key()] = kv.value();
-  std::string text = boost::json::serialize(line);
+  std::string text = ToJson(line);
   if (g_logger) {
     g_logger->log(level >= LogLevel::kWarning ? spdlog::level::warn
                                               : spdlog::level::info,

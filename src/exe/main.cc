@@ -11,6 +11,7 @@
 
 #include <boost/json.hpp>
 
+#include "common/json_writer.h"
 #include "api/classic_api.h"
 #include "api/gateway.h"
 #include "api/oip_api.h"
@@ -76,7 +77,7 @@ int Serve(ServeConfig config) {
     return 2;
   }
   if (config.print_config) {
-    std::cout << boost::json::serialize(ConfigJson(config)) << "\n";
+    std::cout << ToJson(ConfigJson(config)) << "\n";
     return 0;
   }
   if (config.model_path.empty() && config.model_repository.empty()) {
