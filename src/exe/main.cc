@@ -191,7 +191,8 @@ int Serve(ServeConfig config) {
     sigwait(&signals, &sig);
     LogInfo("shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"},
                               {"inflight", http_server->inflight_requests()}});
-    scheduler->Stop();
+    // Requests already read (or being read) still run: the server stops
+    // accepting and closes idle connections, the scheduler keeps going.
     http_server->Shutdown(Millis(config.drain_timeout_s), [](int abandoned) {
       if (abandoned > 0) {
         LogWarning("drain deadline passed", {{"abandoned_requests", abandoned}});
@@ -207,6 +208,7 @@ int Serve(ServeConfig config) {
                         {"models_loaded", models.snapshot()->loaded_count()},
                         {"startup_ms", ready_ms}});
   http_server->Run();
+  scheduler->Stop();
   LogInfo("stopped");
   FlushLogs();
   signal_thread.join();

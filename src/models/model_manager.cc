@@ -22,20 +22,32 @@ StatusOr<std::vector<ModelSource>> ScanModelRepository(const std::string& dir) {
     }
   }
   std::sort(models.begin(), models.end());
+  auto source_in = [](const std::string& name, const std::string& version,
+                      const fs::path& dir) {
+    ModelSource s;
+    s.name = name;
+    s.version = version;
+    std::error_code ec;
+    for (const char* file : {"model.onnx", "model.json", "model.ubj"}) {
+      if (fs::is_regular_file(dir / file, ec)) {
+        s.artifact_path = (dir / file).string();
+        break;
+      }
+    }
+    s.manifest_path = (dir / "model.yaml").string();
+    return s;
+  };
   for (const auto& model_dir : models) {
+    const std::string name = model_dir.filename().string();
+    // A model file directly in the model's folder is its version 1.
+    ModelSource flat = source_in(name, "1", model_dir);
+    if (!flat.artifact_path.empty()) {
+      sources.push_back(std::move(flat));
+      continue;
+    }
     for (const auto& v : fs::directory_iterator(model_dir, ec)) {
       if (!v.is_directory() || v.path().filename().string()[0] == '.') continue;
-      ModelSource s;
-      s.name = model_dir.filename().string();
-      s.version = v.path().filename().string();
-      for (const char* file : {"model.onnx", "model.json", "model.ubj"}) {
-        if (fs::is_regular_file(v.path() / file, ec)) {
-          s.artifact_path = (v.path() / file).string();
-          break;
-        }
-      }
-      s.manifest_path = (v.path() / "model.yaml").string();
-      sources.push_back(std::move(s));
+      sources.push_back(source_in(name, v.path().filename().string(), v.path()));
     }
   }
   return sources;

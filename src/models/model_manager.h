@@ -33,7 +33,8 @@ struct ModelSource {
   std::string manifest_path;  // may name a file that does not exist
 };
 
-// Lists DIR/<name>/<version>/model.{onnx,json,ubj} (+ model.yaml). A version
+// Lists DIR/<name>/<version>/model.{onnx,json,ubj} (+ model.yaml); a model
+// file directly in DIR/<name>/ is that model's version "1". A version
 // folder without a model file is listed with an empty artifact_path so that it
 // is reported as failed. Errors: kNotFound if DIR is not a directory.
 StatusOr<std::vector<ModelSource>> ScanModelRepository(const std::string& dir);
