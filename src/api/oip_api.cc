@@ -34,8 +34,7 @@ std::shared_ptr<const ModelVersion> Resolve(ServingContext* ctx, Exchange* ex,
   const std::string version(ex->match.Param("version"));
   auto found = ctx->models->snapshot()->Find(name, version);
   if (!found.ok()) {
-    ex->ReplyError(found.status().code() == StatusCode::kNotFound ? 404 : 400,
-                   found.status().code(), found.status().message());
+    ex->ReplyError(found.status());  // 404 unknown, 503 failed to load
     return nullptr;
   }
   ex->model = (*found)->name;

@@ -34,10 +34,16 @@ struct HttpServer::Impl {
   std::list<std::weak_ptr<Session>> sessions;  // GUARDED_BY(sessions_mu)
 
   asio::io_context ioc;
-  tcp::acceptor acceptor{ioc};
+  // On its own strand: Shutdown() cancels it from another thread.
+  tcp::acceptor acceptor{asio::make_strand(ioc)};
 
   explicit Impl(int threads) : ioc(threads) {}
   void Accept();
+  // Starts serving an accepted connection.
+  void Serve(tcp::socket socket);
+  // On shutdown: serves the connections the kernel has already accepted
+  // (their clients may have sent a request), then closes the listener.
+  void AcceptBacklogAndClose();
   void CloseIdleSessions();
 };
 
@@ -55,33 +61,53 @@ class Session : public std::enable_shared_from_this<Session> {
   void Start(std::list<std::weak_ptr<Session>>::iterator it) {
     self_it_ = it;
     asio::dispatch(stream_.get_executor(),
-                   [self = shared_from_this()] { self->ReadHeader(); });
+                   [self = shared_from_this()] { self->ReadRequest(); });
   }
 
-  // Runs on the strand: closes the connection if it waits for a new request.
+  // Closes the connection if it waits for a new request and no byte of one
+  // has arrived (not even in the kernel's buffer). The pending read is
+  // cancelled rather than the socket closed, so a read that has already
+  // completed still delivers its request (see OnReadError).
   void CloseIfIdle() {
     asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
-      if (self->idle_ && self->buffer_.size() == 0) {
+      if (self->idle_ && !self->RequestStarted()) {
         beast::error_code ec;
-        self->stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-        self->stream_.socket().close(ec);
+        self->stream_.socket().cancel(ec);
       }
     });
   }
 
  private:
-  void ReadHeader() {
+  // True once any byte of the next request has been received or is waiting
+  // in the socket.
+  bool RequestStarted() {
+    beast::error_code ec;
+    return buffer_.size() > 0 || (parser_ && parser_->got_some()) ||
+           stream_.socket().available(ec) > 0;
+  }
+
+  // Waits for the next request. A new connection gets `header_timeout` for
+  // its request line and headers; a kept-alive one may first sit idle for
+  // `idle_timeout`, and from its first byte the header timeout applies too.
+  void ReadRequest() {
     idle_ = true;
-    if (server_->draining.load() && buffer_.size() == 0) {
-      return Close();
-    }
     parser_.emplace();
     parser_->header_limit(server_->options.max_header_bytes);
     parser_->body_limit(server_->options.max_body_bytes);
-    // The idle timeout covers the wait for the first byte too; Beast has one
-    // timer per stream, so the header timeout starts with the read.
-    stream_.expires_after(first_request_ ? server_->options.header_timeout
-                                         : server_->options.idle_timeout);
+    if (server_->draining.load() && !RequestStarted()) return Close();
+    if (first_request_ || buffer_.size() > 0) return ReadHeader();
+    stream_.expires_after(server_->options.idle_timeout);
+    stream_.async_read_some(
+        buffer_.prepare(4096),
+        [self = shared_from_this()](beast::error_code ec, size_t n) {
+          self->buffer_.commit(n);
+          if (ec) return self->OnReadError(ec);
+          self->ReadHeader();
+        });
+  }
+
+  void ReadHeader() {
+    stream_.expires_after(server_->options.header_timeout);
     http::async_read_header(
         stream_, buffer_, *parser_,
         [self = shared_from_this()](beast::error_code ec, size_t) {
@@ -90,9 +116,9 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void OnHeader(beast::error_code ec) {
+    if (ec) return OnReadError(ec);
     idle_ = false;
     first_request_ = false;
-    if (ec) return OnReadError(ec);
     stream_.expires_after(server_->options.body_timeout);
     http::async_read(stream_, buffer_, *parser_,
                      [self = shared_from_this()](beast::error_code ec, size_t) {
@@ -110,6 +136,11 @@ class Session : public std::enable_shared_from_this<Session> {
       return Reject(431, "request headers exceed the limit of " +
                              std::to_string(server_->options.max_header_bytes) +
                              " bytes");
+    }
+    if (ec == asio::error::operation_aborted && server_->draining.load() &&
+        RequestStarted()) {
+      // CloseIfIdle raced with the first bytes of a request: serve it.
+      return ReadHeader();
     }
     if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
         ec == asio::error::operation_aborted ||
@@ -158,7 +189,7 @@ class Session : public std::enable_shared_from_this<Session> {
                         if (counted) self->server_->inflight.fetch_sub(1);
                         self->response_.reset();
                         if (ec || !keep) return self->Close();
-                        self->ReadHeader();
+                        self->ReadRequest();
                       });
   }
 
@@ -183,27 +214,44 @@ void HttpServer::Impl::Accept() {
   acceptor.async_accept(
       asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
         if (ec) {
-          if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
+          if (draining.load()) return AcceptBacklogAndClose();
+          if (!acceptor.is_open()) return;
           // Out of descriptors and similar: keep accepting.
           return Accept();
         }
-        if (draining.load()) return;
-        if (connections.load() >= options.max_connections) {
-          rejected.fetch_add(1);
-          beast::error_code ignored;
-          socket.close(ignored);
-          return Accept();
-        }
-        connections.fetch_add(1);
-        auto session = std::make_shared<Session>(std::move(socket), this);
-        std::list<std::weak_ptr<Session>>::iterator it;
-        {
-          std::lock_guard<std::mutex> lock(sessions_mu);
-          it = sessions.insert(sessions.end(), session);
-        }
-        session->Start(it);
+        Serve(std::move(socket));
+        if (draining.load()) return AcceptBacklogAndClose();
         Accept();
       });
+}
+
+void HttpServer::Impl::Serve(tcp::socket socket) {
+  if (connections.load() >= options.max_connections) {
+    rejected.fetch_add(1);
+    beast::error_code ignored;
+    socket.close(ignored);
+    return;
+  }
+  connections.fetch_add(1);
+  auto session = std::make_shared<Session>(std::move(socket), this);
+  std::list<std::weak_ptr<Session>>::iterator it;
+  {
+    std::lock_guard<std::mutex> lock(sessions_mu);
+    it = sessions.insert(sessions.end(), session);
+  }
+  session->Start(it);
+}
+
+void HttpServer::Impl::AcceptBacklogAndClose() {
+  if (!acceptor.is_open()) return;
+  beast::error_code ec;
+  acceptor.non_blocking(true, ec);
+  while (!ec) {
+    tcp::socket socket(asio::make_strand(ioc));
+    acceptor.accept(socket, ec);
+    if (!ec) Serve(std::move(socket));
+  }
+  acceptor.close(ec);
 }
 
 void HttpServer::Impl::CloseIdleSessions() {
@@ -257,17 +305,23 @@ void HttpServer::Shutdown(std::chrono::milliseconds drain_timeout,
                           std::function<void(int)> on_drained) {
   if (impl_->draining.exchange(true)) return;
   Impl* impl = impl_.get();
-  asio::post(impl->ioc, [impl] {
+  // The pending accept completes with an error, and its handler then takes
+  // the backlog and closes the listener.
+  asio::post(impl->acceptor.get_executor(), [impl] {
     beast::error_code ec;
-    impl->acceptor.close(ec);
+    impl->acceptor.cancel(ec);
   });
   impl->CloseIdleSessions();
   auto deadline = std::chrono::steady_clock::now() + drain_timeout;
   auto timer = std::make_shared<asio::steady_timer>(impl->ioc);
   auto check = std::make_shared<std::function<void()>>();
   *check = [impl, deadline, timer, check, on_drained] {
+    // Done when every connection has closed: each closes after answering
+    // its request, idle ones are closed below, and connections taken from
+    // the backlog are counted from the moment they are accepted.
     const int inflight = impl->inflight.load();
-    if (inflight == 0 || std::chrono::steady_clock::now() >= deadline) {
+    if (impl->connections.load() == 0 ||
+        std::chrono::steady_clock::now() >= deadline) {
       if (on_drained) on_drained(inflight);
       impl->ioc.stop();
       *check = nullptr;  // break the self-reference

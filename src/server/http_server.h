@@ -8,10 +8,16 @@
 // keep-alive timeout, and a cap on open connections (excess connections are
 // closed at once and counted).
 //
-// Graceful shutdown (Shutdown()): stop accepting, close idle keep-alive
-// connections, let every request already read finish and be written (with
-// `Connection: close`), then stop the I/O threads; requests still running
-// after the drain deadline are abandoned.
+// Graceful shutdown (Shutdown()): stop listening, but first take the
+// connections the kernel already accepted; close keep-alive connections on
+// which no byte of a new request has arrived; read, run and answer (with
+// `Connection: close`) every request that has started arriving; stop the I/O
+// threads once every connection has closed. Requests still running at the
+// drain deadline are abandoned.
+//
+// Timeouts: a new connection must deliver its request headers within
+// `header_timeout`; a kept-alive connection may idle for `idle_timeout`, and
+// from the first byte of its next request the header timeout applies.
 //
 // Threading: Run() runs the io_context on `options.io_threads` threads; each
 // connection is served on its own strand, so a handler for one connection
