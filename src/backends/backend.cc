@@ -2,20 +2,46 @@
 
 #include <filesystem>
 
+#include <boost/json.hpp>
+
 #include "backends/onnx_backend.h"
 #include "backends/xgboost_backend.h"
 
 namespace mast {
 
+std::string_view FormatForPath(const std::string& path) {
+  const std::string ext = std::filesystem::path(path).extension().string();
+  if (ext == ".onnx") return kFormatOnnx;
+  if (ext == ".json") return kFormatXgboostJson;
+  if (ext == ".ubj") return kFormatXgboostUbj;
+  return {};
+}
+
+std::string_view DetectFormat(std::string_view content) {
+  if (!content.empty() && content.front() == '{') {
+    boost::system::error_code ec;
+    boost::json::parse(content, ec);
+    return ec ? kFormatXgboostUbj : kFormatXgboostJson;
+  }
+  return kFormatOnnx;
+}
+
+bool IsKnownFormat(std::string_view f) {
+  return f == kFormatOnnx || f == kFormatXgboostJson || f == kFormatXgboostUbj;
+}
+
 StatusOr<std::unique_ptr<Backend>> LoadBackend(const std::string& path,
-                                               const BackendOptions& options) {
+                                               const BackendOptions& options,
+                                               std::string_view format) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) {
     return NotFound("model file '" + path + "' does not exist");
   }
-  const std::string ext = std::filesystem::path(path).extension().string();
-  if (ext == ".onnx") return LoadOnnxBackend(path, options);
-  if (ext == ".json" || ext == ".ubj") return LoadXgboostBackend(path, options);
+  if (format.empty()) format = FormatForPath(path);
+  if (format == kFormatOnnx) return LoadOnnxBackend(path, options);
+  if (format == kFormatXgboostJson || format == kFormatXgboostUbj) {
+    return LoadXgboostBackend(path, options);
+  }
   return InvalidArgument("model file '" + path +
                          "' has an unknown format (expected .onnx, .json or "
                          ".ubj)");

@@ -58,10 +58,25 @@ struct BackendOptions {
   int intra_op_threads = 1;
 };
 
-// Loads the artifact at `path`, choosing the engine by extension: `.onnx` ->
-// ONNX Runtime; `.json`/`.ubj` -> XGBoost. Errors name the file and cause.
+// Artifact formats, as the registry records them.
+inline constexpr std::string_view kFormatOnnx = "onnx";
+inline constexpr std::string_view kFormatXgboostJson = "xgboost-json";
+inline constexpr std::string_view kFormatXgboostUbj = "xgboost-ubj";
+
+// The format of a file by its extension (.onnx, .json, .ubj); empty if none.
+std::string_view FormatForPath(const std::string& path);
+// The format of artifact bytes by their content: a JSON object is an XGBoost
+// JSON model, other data starting with '{' is XGBoost UBJ, anything else is
+// taken for ONNX (its loader then says whether it is).
+std::string_view DetectFormat(std::string_view content);
+bool IsKnownFormat(std::string_view format);
+
+// Loads the artifact at `path` in `format` (empty: by the file's extension):
+// ONNX Runtime for onnx, XGBoost for xgboost-json/-ubj. Errors name the file
+// and cause.
 StatusOr<std::unique_ptr<Backend>> LoadBackend(const std::string& path,
-                                               const BackendOptions& options);
+                                               const BackendOptions& options,
+                                               std::string_view format = {});
 
 }  // namespace mast
 

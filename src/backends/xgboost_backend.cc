@@ -5,6 +5,8 @@
 #include <boost/json.hpp>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
+#include <iterator>
 
 namespace mast {
 namespace {
@@ -153,7 +155,12 @@ StatusOr<std::unique_ptr<Backend>> LoadXgboostBackend(
     XGBoosterFree(booster);
     return InvalidArgument("cannot load XGBoost model '" + path + "': " + why);
   };
-  if (XGBoosterLoadModel(booster, path.c_str()) != 0) {
+  // From a buffer, so that the format is read from the content (JSON or
+  // UBJ) whatever the file is called: registry blobs have no extension.
+  std::ifstream in(path, std::ios::binary);
+  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!in.good() && !in.eof()) return fail("cannot read the file");
+  if (XGBoosterLoadModelFromBuffer(booster, content.data(), content.size()) != 0) {
     return fail(LastError());
   }
   std::string threads = std::to_string(std::max(1, options.intra_op_threads));

@@ -67,6 +67,9 @@ inline Status Unprocessable(std::string m) {
 inline Status NotFound(std::string m) {
   return Status(StatusCode::kNotFound, std::move(m));
 }
+inline Status AlreadyExists(std::string m) {
+  return Status(StatusCode::kAlreadyExists, std::move(m));
+}
 inline Status FailedPrecondition(std::string m) {
   return Status(StatusCode::kFailedPrecondition, std::move(m));
 }

@@ -2,8 +2,11 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "common/logging.h"
+#include "models/model_loader.h"
 
 namespace mast {
 
@@ -63,41 +66,74 @@ ModelSource SingleModelSource(const std::string& path, const std::string& name) 
 }
 
 ModelManager::ModelManager(BackendOptions backend_options, ServingMetrics* metrics)
-    : backend_options_(backend_options), metrics_(metrics) {
+    : unloader_(std::make_unique<WorkerPool>(1)),
+      backend_options_(backend_options),
+      metrics_(metrics) {
   map_.store(std::make_shared<const ServingMap>());
 }
 
 StatusOr<std::shared_ptr<const ModelVersion>> ModelManager::LoadOne(
     const ModelSource& source) {
-  if (source.artifact_path.empty()) {
-    return NotFound("no model file (model.onnx, model.json or model.ubj) for "
-                    "model '" + source.name + "' version " + source.version);
-  }
-  auto model = std::make_shared<ModelVersion>();
-  model->name = source.name;
-  model->version = source.version;
-  model->artifact_path = source.artifact_path;
-  ASSIGN_OR_RETURN(model->manifest, LoadModelManifest(source.manifest_path));
-  ASSIGN_OR_RETURN(model->backend, LoadBackend(source.artifact_path, backend_options_));
-  auto mapper = FeatureMapper::Create(model->backend->signature(), model->manifest);
-  if (mapper.ok()) {
-    model->features = std::move(mapper).value();
-  } else if (mapper.status().code() == StatusCode::kUnprocessable) {
-    // Nothing declares feature names: OIP tensors still work.
-    model->features_status = mapper.status();
+  ModelFiles files;
+  files.artifact_path = source.artifact_path;
+  files.format = source.format;
+  files.expected_digest = source.digest;
+  if (source.manifest_text) {
+    files.manifest_text = *source.manifest_text;
+    files.manifest_origin = "manifest of model '" + source.name + "' version " + source.version;
   } else {
-    return InvalidArgument(source.manifest_path + ": " + mapper.status().message());
+    std::error_code ec;
+    if (fs::exists(source.manifest_path, ec)) {
+      std::ifstream in(source.manifest_path);
+      if (!in) return InvalidArgument("cannot read manifest '" + source.manifest_path + "'");
+      std::stringstream text;
+      text << in.rdbuf();
+      files.manifest_text = text.str();
+    }
+    files.manifest_origin = source.manifest_path;
   }
+  ASSIGN_OR_RETURN(std::shared_ptr<ModelVersion> model,
+                   LoadModelVersion(source.name, source.version, files, backend_options_));
   model->inference_seconds =
       metrics_->inference_seconds->WithLabels({source.name, source.version});
-  return std::shared_ptr<const ModelVersion>(std::move(model));
+  // The last holder may be a request on an I/O thread: tear the engine down
+  // on the unload thread instead.
+  ModelVersion* raw = model.get();
+  WorkerPool* unloader = unloader_.get();
+  std::atomic<int64_t>* unloaded = &unloaded_;
+  std::shared_ptr<ModelVersion> keep = std::move(model);
+  return std::shared_ptr<const ModelVersion>(
+      raw, [keep = std::move(keep), unloader, unloaded](const ModelVersion*) mutable {
+        unloader->Post([doomed = std::move(keep), unloaded]() mutable {
+          doomed.reset();
+          unloaded->fetch_add(1);
+        });
+      });
 }
+
+namespace {
+std::string SourceKey(const ModelSource& s) {
+  return s.name + "|" + s.version + "|" + s.artifact_path + "|" + s.digest + "|" + s.format +
+         "|" + (s.manifest_text ? *s.manifest_text : s.manifest_path);
+}
+}  // namespace
 
 std::vector<Status> ModelManager::Load(const std::vector<ModelSource>& sources) {
   std::lock_guard<std::mutex> lock(load_mu_);
   std::map<std::string, std::vector<VersionState>> models;
+  std::map<std::string, std::shared_ptr<const ModelVersion>> next_loaded;
   std::vector<Status> results;
   for (const auto& source : sources) {
+    const std::string key = SourceKey(source);
+    if (auto it = loaded_.find(key); it != loaded_.end()) {
+      VersionState kept;
+      kept.version = source.version;
+      kept.model = it->second;
+      next_loaded[key] = it->second;
+      results.push_back(OkStatus());
+      models[source.name].push_back(std::move(kept));
+      continue;
+    }
     const auto start = std::chrono::steady_clock::now();
     auto loaded = LoadOne(source);
     const double seconds =
@@ -108,6 +144,7 @@ std::vector<Status> ModelManager::Load(const std::vector<ModelSource>& sources) 
     if (loaded.ok()) {
       std::const_pointer_cast<ModelVersion>(*loaded)->load_seconds = seconds;
       state.model = *loaded;
+      next_loaded[key] = *loaded;
       metrics_->model_load_seconds->WithLabels(labels)->Set(seconds);
       metrics_->model_loads->WithLabels({source.name, source.version, "success"})
           ->Increment();
@@ -141,6 +178,14 @@ std::vector<Status> ModelManager::Load(const std::vector<ModelSource>& sources) 
   auto map = std::make_shared<const ServingMap>(std::move(models));
   metrics_->models_loaded->Set(map->loaded_count());
   map_.store(std::move(map), std::memory_order_release);
+  // Versions dropped from the map unload when their last request finishes.
+  for (const auto& [key, model] : loaded_) {
+    if (!next_loaded.count(key)) {
+      metrics_->model_ready->WithLabels({model->name, model->version})->Set(0);
+      LogInfo("model version retired", {{"model", model->name}, {"version", model->version}});
+    }
+  }
+  loaded_.swap(next_loaded);
   return results;
 }
 

@@ -1,0 +1,137 @@
+#include "store/blob_store.h"
+
+#include "common/digest.h"
+
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <random>
+
+namespace mast {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+Status Errno(const std::string& what) {
+  return Internal(what + ": " + std::strerror(errno));
+}
+
+Status FsyncPath(const std::string& path, int flags) {
+  int fd = ::open(path.c_str(), flags);
+  if (fd < 0) return Errno("open " + path);
+  int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0) return Errno("fsync " + path);
+  return OkStatus();
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<BlobStore>> BlobStore::Create(const std::string& root) {
+  std::error_code ec;
+  fs::create_directories(fs::path(root) / "sha256", ec);
+  if (!ec) fs::create_directories(fs::path(root) / "tmp", ec);
+  if (ec) return Unavailable("cannot create blob directory '" + root + "': " + ec.message());
+  // Temporary files are only ever left behind by a crash mid-write.
+  for (const auto& e : fs::directory_iterator(fs::path(root) / "tmp", ec)) {
+    fs::remove(e.path(), ec);
+  }
+  return std::unique_ptr<BlobStore>(new BlobStore(root));
+}
+
+StatusOr<BlobInfo> BlobStore::Put(std::string_view data) {
+  BlobInfo info{Sha256Digest(data), static_cast<int64_t>(data.size())};
+  const std::string hex = info.digest.substr(7);
+  const fs::path dir = fs::path(root_) / "sha256" / hex.substr(0, 2);
+  const fs::path final_path = dir / hex;
+  std::error_code ec;
+  if (fs::exists(final_path, ec) && static_cast<int64_t>(fs::file_size(final_path, ec)) == info.size_bytes) {
+    return info;
+  }
+  fs::create_directories(dir, ec);
+  if (ec) return Internal("cannot create '" + dir.string() + "': " + ec.message());
+
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  const std::string tmp = (fs::path(root_) / "tmp" / (hex + "." + std::to_string(rng()))).string();
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
+  if (fd < 0) return Errno("create " + tmp);
+  size_t written = 0;
+  while (written < data.size()) {
+    ssize_t n = ::write(fd, data.data() + written, data.size() - written);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      Status s = Errno("write " + tmp);
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return s;
+    }
+    written += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0) {
+    Status s = Errno("fsync " + tmp);
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return s;
+  }
+  ::close(fd);
+  if (::rename(tmp.c_str(), final_path.c_str()) != 0) {
+    Status s = Errno("rename " + tmp);
+    ::unlink(tmp.c_str());
+    return s;
+  }
+  RETURN_IF_ERROR(FsyncPath(dir.string(), O_RDONLY | O_DIRECTORY));
+  return info;
+}
+
+StatusOr<std::string> BlobStore::Path(std::string_view digest) const {
+  if (!IsValidDigest(digest)) {
+    return InvalidArgument("'" + std::string(digest) + "' is not a sha256:<64 hex> digest");
+  }
+  const std::string hex(digest.substr(7));
+  const fs::path p = fs::path(root_) / "sha256" / hex.substr(0, 2) / hex;
+  std::error_code ec;
+  if (!fs::is_regular_file(p, ec)) return NotFound("blob " + std::string(digest) + " is not stored");
+  return p.string();
+}
+
+Status BlobStore::Verify(std::string_view digest) const {
+  ASSIGN_OR_RETURN(std::string path, Path(digest));
+  ASSIGN_OR_RETURN(std::string actual, Sha256DigestOfFile(path));
+  if (actual != digest) {
+    return FailedPrecondition("blob " + std::string(digest) + " is corrupt: its content hashes to " +
+                              actual);
+  }
+  return OkStatus();
+}
+
+Status BlobStore::Remove(std::string_view digest) {
+  auto path = Path(digest);
+  if (!path.ok()) {
+    return path.status().code() == StatusCode::kNotFound ? OkStatus() : path.status();
+  }
+  std::error_code ec;
+  fs::remove(*path, ec);
+  if (ec) return Internal("cannot remove '" + *path + "': " + ec.message());
+  return OkStatus();
+}
+
+StatusOr<std::vector<std::string>> BlobStore::List() const {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& e : fs::recursive_directory_iterator(fs::path(root_) / "sha256", ec)) {
+    if (e.is_regular_file()) {
+      std::string d = "sha256:" + e.path().filename().string();
+      if (IsValidDigest(d)) out.push_back(std::move(d));
+    }
+  }
+  if (ec) return Internal("cannot list blobs in '" + root_ + "': " + ec.message());
+  return out;
+}
+
+}  // namespace mast

@@ -1,0 +1,64 @@
+// BlobStore: model artifacts as immutable files named by their SHA-256.
+//
+// Layout: <root>/sha256/<first two hex digits>/<64 hex digits>. A blob is
+// written to a temporary file in <root>/tmp, fsynced, renamed into place and
+// its directory fsynced, so a crash leaves either the whole blob or only a
+// temporary file (removed by the next Create()). Blobs are never modified;
+// Remove() is for garbage collection of blobs no version references.
+//
+// Thread-safety: all methods are safe from any thread and from several
+// processes sharing the directory (writes of the same digest race benignly:
+// both produce identical files and rename is atomic).
+#ifndef MAST_STORE_BLOB_STORE_H_
+#define MAST_STORE_BLOB_STORE_H_
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/digest.h"
+#include "common/status.h"
+
+namespace mast {
+
+struct BlobInfo {
+  std::string digest;  // "sha256:<64 hex>"
+  int64_t size_bytes = 0;
+};
+
+class BlobStore {
+ public:
+  // Creates <root> if needed and removes leftover temporary files.
+  static StatusOr<std::unique_ptr<BlobStore>> Create(const std::string& root);
+  BlobStore(const BlobStore&) = delete;
+  BlobStore& operator=(const BlobStore&) = delete;
+
+  // Stores `data`; returns its digest and size. Storing existing content is
+  // a no-op that returns the same digest.
+  StatusOr<BlobInfo> Put(std::string_view data);
+
+  // Path of the blob with `digest`. Errors: kInvalidArgument for a malformed
+  // digest, kNotFound if absent.
+  StatusOr<std::string> Path(std::string_view digest) const;
+
+  // Re-hashes the blob and checks it against `digest` (before every load).
+  // Errors: kNotFound if absent, kFailedPrecondition if the content changed.
+  Status Verify(std::string_view digest) const;
+
+  // Removes the blob; absent is not an error.
+  Status Remove(std::string_view digest);
+
+  // Every stored digest.
+  StatusOr<std::vector<std::string>> List() const;
+
+  const std::string& root() const { return root_; }
+
+ private:
+  explicit BlobStore(std::string root) : root_(std::move(root)) {}
+  std::string root_;
+};
+
+}  // namespace mast
+
+#endif  // MAST_STORE_BLOB_STORE_H_
