@@ -21,8 +21,11 @@ APT_PACKAGES=(
   libspdlog-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   curl ca-certificates
-  # test fixtures and checks (promtool ships in the prometheus package)
+  # test fixtures and checks (promtool ships in the prometheus package);
+  # postgresql-15: the store tests start their own throwaway server from
+  # /usr/lib/postgresql/15/bin (the packaged cluster is not started, see below)
   python3-onnx python3-numpy python3-sklearn python3-xgboost prometheus
+  postgresql-15
   # benchmark baseline
   wrk python3-fastapi python3-uvicorn python3-joblib python3-pandas
   python3-uvloop python3-httptools
@@ -50,7 +53,8 @@ install_apt_packages() {
   fi
   log "installing Debian packages: ${missing[*]}"
   as_root apt-get update -qq
-  # policy-rc.d keeps package scripts from starting daemons (prometheus).
+  # RUNLEVEL=1 makes invoke-rc.d skip starting daemons from package scripts
+  # (prometheus, postgresql); without systemd nothing else starts them.
   as_root env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 \
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 }

@@ -45,6 +45,8 @@ class Exchange {
   // Set by handlers that resolve a model, for metrics and the access log.
   std::string model;
   std::string version;
+  // Who made a management request (for records and the audit trail).
+  std::string actor;
 
   // The decoded value of query parameter `name`, if present.
   std::optional<std::string> QueryParam(std::string_view name) const;

@@ -1,6 +1,8 @@
 #include "common/json_writer.h"
 #include "api/gateway.h"
 
+#include <openssl/crypto.h>
+
 #include <random>
 
 #include <boost/json.hpp>
@@ -112,7 +114,36 @@ void Gateway::AddRoute(RouteInfo route) {
   routes_.push_back(std::move(route));
 }
 
-void Gateway::Handle(HttpRequest request, HttpResponder respond) {
+size_t Gateway::BodyLimit(std::string_view target, size_t default_limit) {
+  std::string_view path = target.substr(0, target.find('?'));
+  if (path == "/api/v1/blobs") return options_.max_upload_bytes;
+  return default_limit;
+}
+
+Status Gateway::Authorize(const Exchange& ex, const PeerInfo& peer) const {
+  if (options_.admin_token.empty()) {
+    if (peer.loopback) return OkStatus();
+    return Status(StatusCode::kPermissionDenied,
+                  "management routes answer only on loopback unless MAST_ADMIN_TOKEN is set");
+  }
+  std::string_view auth = ex.request[http::field::authorization];
+  constexpr std::string_view kBearer = "Bearer ";
+  if (auth.size() <= kBearer.size() || auth.substr(0, kBearer.size()) != kBearer) {
+    return Status(StatusCode::kUnauthenticated,
+                  "management routes need 'Authorization: Bearer <token>'");
+  }
+  std::string_view token = auth.substr(kBearer.size());
+  const std::string& want = options_.admin_token;
+  // Constant time in the token's content; the length is not secret enough
+  // to hide (and comparing unequal lengths would read out of bounds).
+  if (token.size() != want.size() ||
+      CRYPTO_memcmp(token.data(), want.data(), want.size()) != 0) {
+    return Status(StatusCode::kUnauthenticated, "invalid token");
+  }
+  return OkStatus();
+}
+
+void Gateway::Handle(HttpRequest request, const PeerInfo& peer, HttpResponder respond) {
   auto ex = std::make_shared<Exchange>(std::move(request), std::move(respond), this);
   ex->start = std::chrono::steady_clock::now();
   std::string_view target = ex->request.target();
@@ -125,8 +156,23 @@ void Gateway::Handle(HttpRequest request, HttpResponder respond) {
   ex->match = router_.Match(ex->request.method(), ex->path);
   if (ex->match.result == RouteMatch::kFound) {
     ex->route_id = ex->match.route_id;
-    ex->style = routes_[ex->route_id].style;
-    routes_[ex->route_id].handler(ex);
+    const RouteInfo& route = routes_[ex->route_id];
+    ex->style = route.style;
+    if (route.admin) {
+      Status allowed = Authorize(*ex, peer);
+      if (!allowed.ok()) {
+        HttpResponse r{static_cast<http::status>(HttpStatusFor(allowed.code())),
+                       ex->request.version()};
+        r.set(http::field::content_type, "application/json");
+        if (allowed.code() == StatusCode::kUnauthenticated) {
+          r.set(http::field::www_authenticate, "Bearer");
+        }
+        r.body() = ErrorBody(ex->style, allowed.code(), allowed.message());
+        return ex->ReplyResponse(std::move(r));
+      }
+      ex->actor = options_.admin_token.empty() ? "loopback:" + peer.address : "admin";
+    }
+    route.handler(ex);
     return;
   }
   ex->style = StyleForPath(ex->path);

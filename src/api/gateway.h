@@ -1,6 +1,8 @@
 // Gateway: the first stage of every request after HTTP parsing. It assigns
 // the request id (the client's X-Request-Id if acceptable, else a new one),
-// routes the request, and on the way back adds X-Request-Id, records
+// checks credentials on management routes (a bearer token compared in
+// constant time, or loopback-only when no token is configured), routes the
+// request, and on the way back adds X-Request-Id, records
 // mast_requests_total / mast_request_duration_seconds and writes one access
 // log line. Authentication, rate limits and caching will sit here too.
 //
@@ -32,18 +34,30 @@ struct RouteInfo {
   std::string summary;
   std::string tag;
   RouteHandler handler;
+  // Management routes need the admin credentials (see GatewayOptions).
+  bool admin = false;
+};
+
+struct GatewayOptions {
+  // Bearer token for management routes. Empty: management routes answer only
+  // clients on the loopback interface.
+  std::string admin_token;
+  // Body limit for artifact uploads (POST /api/v1/blobs).
+  size_t max_upload_bytes = size_t{2} << 30;
 };
 
 class Gateway final : public HttpHandler {
  public:
-  explicit Gateway(ServingMetrics* metrics) : metrics_(metrics) {}
+  explicit Gateway(ServingMetrics* metrics, GatewayOptions options = {})
+      : metrics_(metrics), options_(std::move(options)) {}
   Gateway(const Gateway&) = delete;
   Gateway& operator=(const Gateway&) = delete;
 
   void AddRoute(RouteInfo route);
   const std::vector<RouteInfo>& routes() const { return routes_; }
 
-  void Handle(HttpRequest request, HttpResponder respond) override;
+  void Handle(HttpRequest request, const PeerInfo& peer, HttpResponder respond) override;
+  size_t BodyLimit(std::string_view target, size_t default_limit) override;
   HttpResponse Reject(int status, std::string_view target,
                       std::string_view message) override;
 
@@ -51,7 +65,11 @@ class Gateway final : public HttpHandler {
   void Finish(Exchange* exchange, HttpResponse response, HttpResponder* respond);
 
  private:
+  // OK, or the 401/403 to answer for a management route.
+  Status Authorize(const Exchange& ex, const PeerInfo& peer) const;
+
   ServingMetrics* metrics_;
+  GatewayOptions options_;
   Router router_;
   std::vector<RouteInfo> routes_;  // indexed by route id
 };

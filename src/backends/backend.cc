@@ -2,8 +2,6 @@
 
 #include <filesystem>
 
-#include <boost/json.hpp>
-
 #include "backends/onnx_backend.h"
 #include "backends/xgboost_backend.h"
 
@@ -17,13 +15,14 @@ std::string_view FormatForPath(const std::string& path) {
   return {};
 }
 
-std::string_view DetectFormat(std::string_view content) {
-  if (!content.empty() && content.front() == '{') {
-    boost::system::error_code ec;
-    boost::json::parse(content, ec);
-    return ec ? kFormatXgboostUbj : kFormatXgboostJson;
-  }
-  return kFormatOnnx;
+std::string_view DetectFormat(std::string_view head) {
+  if (head.empty() || head.front() != '{') return kFormatOnnx;
+  // A JSON object continues with whitespace, a quote or '}'; UBJ continues
+  // with a type marker.
+  const char next = head.size() > 1 ? head[1] : '}';
+  const bool json = next == '"' || next == '}' || next == ' ' || next == '\n' ||
+                    next == '\r' || next == '\t';
+  return json ? kFormatXgboostJson : kFormatXgboostUbj;
 }
 
 bool IsKnownFormat(std::string_view f) {

@@ -65,10 +65,10 @@ inline constexpr std::string_view kFormatXgboostUbj = "xgboost-ubj";
 
 // The format of a file by its extension (.onnx, .json, .ubj); empty if none.
 std::string_view FormatForPath(const std::string& path);
-// The format of artifact bytes by their content: a JSON object is an XGBoost
-// JSON model, other data starting with '{' is XGBoost UBJ, anything else is
-// taken for ONNX (its loader then says whether it is).
-std::string_view DetectFormat(std::string_view content);
+// The format of an artifact from its first bytes: a JSON object is an
+// XGBoost JSON model, other data starting with '{' is XGBoost UBJ, anything
+// else is taken for ONNX (its loader then says whether it is).
+std::string_view DetectFormat(std::string_view head);
 bool IsKnownFormat(std::string_view format);
 
 // Loads the artifact at `path` in `format` (empty: by the file's extension):

@@ -16,9 +16,17 @@
 #include "api/gateway.h"
 #include "api/oip_api.h"
 #include "api/openapi.h"
+#include "api/registry_api.h"
 #include "api/serving_context.h"
 #include "common/logging.h"
+#include "common/worker_pool.h"
 #include "models/model_manager.h"
+#include "registry/registry.h"
+#include "registry/registry_source.h"
+#include "store/blob_store.h"
+#include "store/migrations.h"
+#include "store/registry_store.h"
+#include "store/sql_database.h"
 #include "monitor/metrics.h"
 #include "monitor/serving_metrics.h"
 #include "scheduler/scheduler.h"
@@ -46,7 +54,50 @@ struct ServeConfig {
   double idle_timeout_s = 30;
   double drain_timeout_s = 10;
   bool print_config = false;
+  // Registry.
+  std::string data_dir;      // SQLite store and blobs; default below
+  std::string store;         // postgresql://... to share the registry
+  std::string blob_dir;      // default <data_dir>/blobs
+  std::string serve_alias = "production";
+  double registry_poll_s = 1;
+  std::string admin_token;   // secret: never printed or logged
+  size_t max_upload_bytes = size_t{2} << 30;
 };
+
+// The registry runs unless only model files were given; its data lives in
+// --data-dir, else $XDG_DATA_HOME/mast, else ~/.local/share/mast.
+bool RegistryEnabled(const ServeConfig& c) {
+  return !c.data_dir.empty() || !c.store.empty() ||
+         (c.model_path.empty() && c.model_repository.empty());
+}
+
+std::string DefaultDataDir() {
+  if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg) {
+    return std::string(xdg) + "/mast";
+  }
+  if (const char* home = std::getenv("HOME"); home && *home) {
+    return std::string(home) + "/.local/share/mast";
+  }
+  return "mast-data";
+}
+
+// A connection string with its password replaced, for logs.
+std::string MaskDsn(const std::string& dsn) {
+  std::string out = dsn;
+  // postgresql://user:secret@host -> postgresql://user:***@host
+  size_t scheme = out.find("://");
+  size_t at = out.find('@');
+  if (scheme != std::string::npos && at != std::string::npos) {
+    size_t colon = out.find(':', scheme + 3);
+    if (colon != std::string::npos && colon < at) out.replace(colon + 1, at - colon - 1, "***");
+  }
+  size_t pw = out.find("password=");
+  if (pw != std::string::npos) {
+    size_t end = out.find(' ', pw);
+    out.replace(pw + 9, (end == std::string::npos ? out.size() : end) - pw - 9, "***");
+  }
+  return out;
+}
 
 boost::json::object ConfigJson(const ServeConfig& c) {
   return {{"model_path", c.model_path},
@@ -63,11 +114,44 @@ boost::json::object ConfigJson(const ServeConfig& c) {
           {"header_timeout_seconds", c.header_timeout_s},
           {"body_timeout_seconds", c.body_timeout_s},
           {"idle_timeout_seconds", c.idle_timeout_s},
-          {"drain_timeout_seconds", c.drain_timeout_s}};
+          {"drain_timeout_seconds", c.drain_timeout_s},
+          {"registry", RegistryEnabled(c)},
+          {"data_dir", c.data_dir},
+          {"store", MaskDsn(c.store)},
+          {"blob_dir", c.blob_dir},
+          {"serve_alias", c.serve_alias},
+          {"registry_poll_seconds", c.registry_poll_s},
+          {"admin_token", c.admin_token.empty() ? "" : "***"},
+          {"max_upload_bytes", c.max_upload_bytes}};
 }
 
 std::chrono::milliseconds Millis(double seconds) {
   return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
+}
+
+StatusOr<std::unique_ptr<SqlDatabase>> OpenStore(const ServeConfig& config) {
+  std::unique_ptr<SqlDatabase> db;
+  if (!config.store.empty()) {
+    if (config.store.rfind("postgres", 0) != 0 && config.store.find("host=") == std::string::npos) {
+      return InvalidArgument("--store must be a PostgreSQL connection string "
+                             "(postgresql://user@host:port/db)");
+    }
+    ASSIGN_OR_RETURN(db, OpenPostgresDatabase(config.store));
+  } else {
+    std::error_code ec;
+    std::filesystem::create_directories(config.data_dir, ec);
+    if (ec) {
+      return Unavailable("cannot create data directory '" + config.data_dir + "': " +
+                         ec.message());
+    }
+    ASSIGN_OR_RETURN(db, OpenSqliteDatabase(config.data_dir + "/mast.db"));
+  }
+  ASSIGN_OR_RETURN(int schema, ApplyMigrations(db.get()));
+  LogInfo("store open", {{"dialect", db->dialect()},
+                         {"where", config.store.empty() ? config.data_dir + "/mast.db"
+                                                        : MaskDsn(config.store)},
+                         {"schema_version", schema}});
+  return db;
 }
 
 int Serve(ServeConfig config) {
@@ -80,14 +164,13 @@ int Serve(ServeConfig config) {
     std::cout << ToJson(ConfigJson(config)) << "\n";
     return 0;
   }
-  if (config.model_path.empty() && config.model_repository.empty()) {
-    std::cerr << "mast: nothing to serve: set MODEL_PATH (or --model-path) or "
-                 "--model-repository\n";
-    return 2;
-  }
   if (!config.model_path.empty() && !config.model_repository.empty()) {
     std::cerr << "mast: give either MODEL_PATH or --model-repository, not both\n";
     return 2;
+  }
+  if (RegistryEnabled(config)) {
+    if (config.data_dir.empty()) config.data_dir = DefaultDataDir();
+    if (config.blob_dir.empty()) config.blob_dir = config.data_dir + "/blobs";
   }
   // Signals are taken by one waiting thread; block them everywhere else.
   sigset_t signals;
@@ -100,8 +183,8 @@ int Serve(ServeConfig config) {
   const auto started = std::chrono::steady_clock::now();
   LogInfo("starting", {{"version", kVersion}, {"config", ConfigJson(config)}});
 
-  MetricsRegistry registry;
-  ServingMetrics metrics(&registry);
+  MetricsRegistry metrics_registry;
+  ServingMetrics metrics(&metrics_registry);
   BackendOptions backend_options;
   backend_options.intra_op_threads = config.intra_op_threads;
   ModelManager models(backend_options, &metrics);
@@ -120,7 +203,7 @@ int Serve(ServeConfig config) {
     }
     sources.push_back(SingleModelSource(config.model_path, name));
     if (config.default_model.empty()) config.default_model = name;
-  } else {
+  } else if (!config.model_repository.empty()) {
     auto scanned = ScanModelRepository(config.model_repository);
     if (!scanned.ok()) {
       LogError("cannot read model repository", {{"error", scanned.status().message()}});
@@ -129,7 +212,42 @@ int Serve(ServeConfig config) {
     }
     sources = std::move(scanned).value();
   }
-  std::vector<Status> loaded = models.Load(sources);
+
+  // The registry: store, blobs, and the source that serves its aliases.
+  std::unique_ptr<SqlDatabase> database;
+  std::unique_ptr<RegistryStore> registry_store;
+  std::unique_ptr<BlobStore> blob_store;
+  std::unique_ptr<Registry> registry;
+  std::unique_ptr<RegistrySource> registry_source;
+  if (RegistryEnabled(config)) {
+    auto opened = OpenStore(config);
+    if (!opened.ok()) {
+      LogError("cannot open the store", {{"error", opened.status().message()}});
+      FlushLogs();
+      return 1;
+    }
+    database = std::move(opened).value();
+    auto blobs = BlobStore::Create(config.blob_dir);
+    if (!blobs.ok()) {
+      LogError("cannot open the blob store", {{"error", blobs.status().message()}});
+      FlushLogs();
+      return 1;
+    }
+    blob_store = std::move(blobs).value();
+    registry_store = std::make_unique<RegistryStore>(database.get());
+    registry = std::make_unique<Registry>(registry_store.get(), blob_store.get(), backend_options);
+  }
+  std::vector<Status> loaded;
+  if (registry) {
+    RegistrySourceOptions source_options;
+    source_options.serve_alias = config.serve_alias;
+    source_options.poll_interval = Millis(config.registry_poll_s);
+    registry_source = std::make_unique<RegistrySource>(registry.get(), &models, sources,
+                                                       source_options);
+    loaded = registry_source->Start();
+  } else {
+    loaded = models.Load(sources);
+  }
   if (!config.model_path.empty() && !loaded[0].ok()) {
     LogError("cannot serve the model", {{"path", config.model_path},
                                         {"error", loaded[0].message()}});
@@ -141,14 +259,23 @@ int Serve(ServeConfig config) {
   ServingContext context;
   context.models = &models;
   context.scheduler = scheduler.get();
-  context.registry = &registry;
+  context.registry = &metrics_registry;
   context.metrics = &metrics;
   context.default_model = config.default_model;
   context.server_version = kVersion;
 
-  Gateway gateway(&metrics);
+  GatewayOptions gateway_options;
+  gateway_options.admin_token = config.admin_token;
+  gateway_options.max_upload_bytes = config.max_upload_bytes;
+  Gateway gateway(&metrics, gateway_options);
   RegisterClassicApi(&gateway, &context);
   RegisterOipApi(&gateway, &context);
+  WorkerPool control_workers(2);
+  if (registry) {
+    RegistrySource* source = registry_source.get();
+    RegisterRegistryApi(&gateway, registry.get(), &control_workers,
+                        [source] { source->Notify(); });
+  }
   RegisterOperationalRoutes(&gateway, &context);
 
   HttpServerOptions options;
@@ -169,7 +296,7 @@ int Serve(ServeConfig config) {
     return 1;
   }
   HttpServer* http_server = server->get();
-  registry.AddCollector([http_server](std::string* out) {
+  metrics_registry.AddCollector([http_server](std::string* out) {
     *out += "# HELP mast_http_connections_open Open client connections.\n"
             "# TYPE mast_http_connections_open gauge\n"
             "mast_http_connections_open " +
@@ -184,7 +311,7 @@ int Serve(ServeConfig config) {
             "mast_http_requests_inflight " +
             std::to_string(http_server->inflight_requests()) + "\n";
   });
-  registry.AddCollector(RenderProcessMetrics);
+  metrics_registry.AddCollector(RenderProcessMetrics);
 
   std::thread signal_thread([&] {
     int sig = 0;
@@ -208,6 +335,7 @@ int Serve(ServeConfig config) {
                         {"models_loaded", models.snapshot()->loaded_count()},
                         {"startup_ms", ready_ms}});
   http_server->Run();
+  if (registry_source) registry_source->Stop();
   scheduler->Stop();
   LogInfo("stopped");
   FlushLogs();
@@ -267,8 +395,29 @@ int main(int argc, char** argv) {
   serve->add_option("--drain-timeout", config.drain_timeout_s,
                     "Seconds to finish in-flight requests after SIGTERM")
       ->envname("MAST_DRAIN_TIMEOUT")->capture_default_str()->check(CLI::NonNegativeNumber);
+  serve->add_option("--data-dir", config.data_dir,
+                    "Registry data (SQLite store, blobs); default ~/.local/share/mast")
+      ->envname("MAST_DATA_DIR");
+  serve->add_option("--store", config.store,
+                    "PostgreSQL connection string to share the registry between replicas")
+      ->envname("MAST_STORE");
+  serve->add_option("--blob-dir", config.blob_dir,
+                    "Model artifacts (default <data-dir>/blobs; shared by replicas)")
+      ->envname("MAST_BLOB_DIR");
+  serve->add_option("--serve-alias", config.serve_alias,
+                    "Alias whose version each registered model serves")
+      ->envname("MAST_SERVE_ALIAS")->capture_default_str();
+  serve->add_option("--registry-poll", config.registry_poll_s,
+                    "Seconds between checks for registry changes made by other replicas")
+      ->envname("MAST_REGISTRY_POLL")->capture_default_str()->check(CLI::PositiveNumber);
+  serve->add_option("--max-upload-bytes", config.max_upload_bytes,
+                    "Largest model artifact accepted by POST /api/v1/blobs")
+      ->envname("MAST_MAX_UPLOAD_BYTES")->capture_default_str();
   serve->add_flag("--print-config", config.print_config,
                   "Print the effective configuration as JSON and exit");
+
+  // Secrets come from the environment only (never a flag: flags show in ps).
+  if (const char* token = std::getenv("MAST_ADMIN_TOKEN")) config.admin_token = token;
 
   try {
     app.parse(argc, argv);

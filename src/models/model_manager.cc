@@ -175,6 +175,28 @@ std::vector<Status> ModelManager::Load(const std::vector<ModelSource>& sources) 
     results.push_back(state.status);
     models[source.name].push_back(std::move(state));
   }
+  // A model none of whose new versions loaded keeps serving what it served:
+  // a bad push must never take a working model down.
+  auto previous = snapshot();
+  for (auto& [name, versions] : models) {
+    bool any_loaded = false;
+    for (const auto& v : versions) any_loaded = any_loaded || v.model != nullptr;
+    if (any_loaded) continue;
+    const auto* old_versions = previous->Versions(name);
+    if (old_versions == nullptr) continue;
+    for (const auto& old : *old_versions) {
+      if (!old.model) continue;
+      bool listed = false;
+      for (const auto& v : versions) listed = listed || v.version == old.version;
+      if (listed) continue;
+      versions.push_back(old);
+      for (const auto& [key, model] : loaded_) {
+        if (model == old.model) next_loaded[key] = model;
+      }
+      LogWarning("keeping the previous version serving",
+                 {{"model", name}, {"version", old.version}});
+    }
+  }
   auto map = std::make_shared<const ServingMap>(std::move(models));
   metrics_->models_loaded->Set(map->loaded_count());
   map_.store(std::move(map), std::memory_order_release);

@@ -2,10 +2,12 @@
 
 #include <list>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -34,6 +36,9 @@ struct HttpServer::Impl {
   std::list<std::weak_ptr<Session>> sessions;  // GUARDED_BY(sessions_mu)
 
   asio::io_context ioc;
+  // Keeps run() going while the server has nothing to do (no connection, or
+  // between the steps of a shutdown); released when the drain completes.
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
   // On its own strand: Shutdown() cancels it from another thread.
   tcp::acceptor acceptor{asio::make_strand(ioc)};
 
@@ -51,7 +56,17 @@ struct HttpServer::Impl {
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket&& socket, HttpServer::Impl* server)
-      : stream_(std::move(socket)), server_(server) {}
+      : stream_(std::move(socket)), server_(server) {
+    beast::error_code ec;
+    auto remote = stream_.socket().remote_endpoint(ec);
+    if (!ec) {
+      peer_.address = remote.address().to_string();
+      peer_.loopback = remote.address().is_loopback() ||
+                       (remote.address().is_v6() && remote.address().to_v6().is_v4_mapped() &&
+                        asio::ip::make_address_v4(asio::ip::v4_mapped, remote.address().to_v6())
+                            .is_loopback());
+    }
+  }
   ~Session() {
     server_->connections.fetch_sub(1);
     std::lock_guard<std::mutex> lock(server_->sessions_mu);
@@ -93,7 +108,10 @@ class Session : public std::enable_shared_from_this<Session> {
     idle_ = true;
     parser_.emplace();
     parser_->header_limit(server_->options.max_header_bytes);
-    parser_->body_limit(server_->options.max_body_bytes);
+    // The body limit depends on the route, known once the header is read
+    // (OnHeader); until then none applies.
+    parser_->body_limit(boost::none);
+    body_limit_ = server_->options.max_body_bytes;
     if (server_->draining.load() && !RequestStarted()) return Close();
     if (first_request_ || buffer_.size() > 0) return ReadHeader();
     stream_.expires_after(server_->options.idle_timeout);
@@ -119,6 +137,12 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec) return OnReadError(ec);
     idle_ = false;
     first_request_ = false;
+    body_limit_ = server_->handler->BodyLimit(parser_->get().target(),
+                                              server_->options.max_body_bytes);
+    if (parser_->content_length() && *parser_->content_length() > body_limit_) {
+      return OnReadError(http::error::body_limit);
+    }
+    parser_->body_limit(body_limit_);
     stream_.expires_after(server_->options.body_timeout);
     http::async_read(stream_, buffer_, *parser_,
                      [self = shared_from_this()](beast::error_code ec, size_t) {
@@ -129,7 +153,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void OnReadError(beast::error_code ec) {
     if (ec == http::error::body_limit) {
       return Reject(413, "request body exceeds the limit of " +
-                             std::to_string(server_->options.max_body_bytes) +
+                             std::to_string(body_limit_) +
                              " bytes");
     }
     if (ec == http::error::header_limit) {
@@ -159,7 +183,7 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.expires_never();
     auto self = shared_from_this();
     server_->handler->Handle(
-        std::move(request), [self](HttpResponse response) {
+        std::move(request), peer_, [self](HttpResponse response) {
           asio::dispatch(self->stream_.get_executor(),
                          [self, r = std::move(response)]() mutable {
                            self->Write(std::move(r), /*counted=*/true);
@@ -201,6 +225,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   beast::tcp_stream stream_;
   HttpServer::Impl* server_;
+  PeerInfo peer_;
+  size_t body_limit_ = 0;  // of the request being read
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<HttpResponse> response_;
@@ -292,6 +318,7 @@ StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(
 uint16_t HttpServer::port() const { return impl_->port; }
 
 void HttpServer::Run() {
+  impl_->work.emplace(impl_->ioc.get_executor());
   impl_->Accept();
   std::vector<std::thread> threads;
   for (int i = 1; i < impl_->options.io_threads; ++i) {
@@ -323,6 +350,7 @@ void HttpServer::Shutdown(std::chrono::milliseconds drain_timeout,
     if (impl->connections.load() == 0 ||
         std::chrono::steady_clock::now() >= deadline) {
       if (on_drained) on_drained(inflight);
+      impl->work.reset();
       impl->ioc.stop();
       *check = nullptr;  // break the self-reference
       return;

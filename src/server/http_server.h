@@ -47,12 +47,23 @@ using HttpResponse = http::response<http::string_body>;
 // Delivers the response for one request. Call exactly once, from any thread.
 using HttpResponder = std::function<void(HttpResponse)>;
 
+// Who is on the other end of a connection.
+struct PeerInfo {
+  std::string address;    // e.g. "127.0.0.1"
+  bool loopback = false;  // 127.0.0.0/8 or ::1
+};
+
 class HttpHandler {
  public:
   virtual ~HttpHandler() = default;
   // Handles `request` and eventually calls `respond` (before the server is
   // destroyed). Must not block for long: it runs on an I/O thread.
-  virtual void Handle(HttpRequest request, HttpResponder respond) = 0;
+  virtual void Handle(HttpRequest request, const PeerInfo& peer, HttpResponder respond) = 0;
+  // The body limit for a request to `target` (e.g. larger for model
+  // uploads); `default_limit` is the server's configured limit.
+  virtual size_t BodyLimit(std::string_view target, size_t default_limit) {
+    return default_limit;
+  }
   // Answers a request the server rejected before any handler ran (too large
   // a body: 413, too large a header: 431), so that the error has the API's
   // shape. `target` may be empty if the request line was not read.

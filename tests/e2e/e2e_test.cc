@@ -1696,10 +1696,11 @@ TEST_F(StartupErrorTest, MissingModelFileFailsNamingIt) {
   EXPECT_NE(log.find("does not exist"), std::string::npos) << log;
 }
 
-TEST_F(StartupErrorTest, NothingToServeIsAUsageError) {
+TEST_F(StartupErrorTest, ModelPathAndRepositoryTogetherIsAUsageError) {
   std::optional<int> status;
   double seconds = 0;
-  auto p = RunToExit({}, &status, &seconds);
+  auto p = RunToExit({{"MODEL_PATH", "/tmp/a.onnx"}, {"MAST_MODEL_REPOSITORY", "/tmp"}}, &status,
+                     &seconds);
   ASSERT_TRUE(status.has_value()) << p->Log();
   ASSERT_TRUE(WIFEXITED(*status)) << StatusText(status);
   EXPECT_EQ(WEXITSTATUS(*status), 2) << p->Log();

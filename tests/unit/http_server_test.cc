@@ -20,7 +20,8 @@ using tcp = asio::ip::tcp;
 // Answers "echo:<body>"; requests to /hold are parked until Release().
 class FakeHandler : public HttpHandler {
  public:
-  void Handle(HttpRequest request, HttpResponder respond) override {
+  void Handle(HttpRequest request, const PeerInfo& peer, HttpResponder respond) override {
+    last_peer_loopback = peer.loopback;
     if (request.target() == "/hold") {
       std::lock_guard<std::mutex> lock(mu_);
       held_.push_back(std::move(respond));
@@ -44,6 +45,9 @@ class FakeHandler : public HttpHandler {
     r.body() = std::string(message);
     return r;
   }
+  size_t BodyLimit(std::string_view target, size_t default_limit) override {
+    return target == "/big" ? default_limit * 10 : default_limit;
+  }
   int held() {
     std::lock_guard<std::mutex> lock(mu_);
     return static_cast<int>(held_.size());
@@ -61,6 +65,7 @@ class FakeHandler : public HttpHandler {
     }
   }
   std::atomic<int> rejected_status{0};
+  std::atomic<bool> last_peer_loopback{false};
 
  private:
   std::mutex mu_;
@@ -112,6 +117,7 @@ TEST_F(HttpServerTest, ServesSeveralRequestsOnOneKeepAliveConnection) {
   auto a = Send(s, http::verb::post, "/x", "one");
   auto b = Send(s, http::verb::post, "/x", "two");
   EXPECT_EQ(a.body(), "echo:one");
+  EXPECT_TRUE(handler_.last_peer_loopback.load());
   EXPECT_EQ(b.body(), "echo:two");
   EXPECT_TRUE(b.keep_alive());
 }
@@ -134,6 +140,17 @@ TEST_F(HttpServerTest, BodyOverTheLimitIsRejectedWith413) {
   EXPECT_FALSE(r.keep_alive());
   auto s2 = Connect();
   EXPECT_EQ(Send(s2, http::verb::post, "/x", std::string(100, 'a')).result_int(), 200);
+}
+
+TEST_F(HttpServerTest, RoutesMayRaiseTheBodyLimit) {
+  HttpServerOptions o;
+  o.max_body_bytes = 100;
+  Start(o);
+  auto s = Connect();
+  EXPECT_EQ(Send(s, http::verb::post, "/big", std::string(1000, 'a')).result_int(), 200);
+  auto r = Send(s, http::verb::post, "/big", std::string(1001, 'a'));
+  EXPECT_EQ(r.result_int(), 413);
+  EXPECT_NE(r.body().find("1000 bytes"), std::string::npos) << r.body();
 }
 
 TEST_F(HttpServerTest, MalformedRequestGets400) {

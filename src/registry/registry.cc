@@ -1,0 +1,111 @@
+#include "registry/registry.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include <boost/json.hpp>
+
+#include "common/json_writer.h"
+#include "common/logging.h"
+#include "models/model_loader.h"
+#include "models/model_manifest.h"
+
+namespace mast {
+
+namespace json = boost::json;
+
+std::string SignatureJson(const ModelSignature& sig) {
+  auto specs = [](const std::vector<TensorSpec>& v) {
+    json::array a;
+    for (const auto& s : v) {
+      json::array shape;
+      for (int64_t d : s.shape) shape.push_back(d);
+      a.push_back(json::object{{"name", s.name},
+                               {"datatype", DataTypeName(s.type)},
+                               {"shape", std::move(shape)}});
+    }
+    return a;
+  };
+  json::object o{{"inputs", specs(sig.inputs)}, {"outputs", specs(sig.outputs)}};
+  if (!sig.feature_names.empty()) {
+    json::array names;
+    for (const auto& n : sig.feature_names) names.push_back(json::string(n));
+    o["feature_names"] = std::move(names);
+  }
+  return ToJson(o);
+}
+
+StatusOr<BlobInfo> Registry::PutBlob(std::string_view data) {
+  if (data.empty()) return InvalidArgument("the artifact is empty");
+  return blobs_->Put(data);
+}
+
+StatusOr<ModelVersionRecord> Registry::CreateVersion(const NewVersion& req) {
+  RETURN_IF_ERROR(ValidateName("model name", req.model_name));
+  ASSIGN_OR_RETURN(std::string path, blobs_->Path(req.digest));
+  std::string format = req.format;
+  if (format.empty()) {
+    std::ifstream in(path, std::ios::binary);
+    std::string head(4096, '\0');
+    in.read(head.data(), static_cast<std::streamsize>(head.size()));
+    head.resize(static_cast<size_t>(in.gcount()));
+    format = std::string(DetectFormat(head));
+  }
+  if (!IsKnownFormat(format)) {
+    return InvalidArgument("unknown format '" + format +
+                           "' (use onnx, xgboost-json or xgboost-ubj)");
+  }
+  // A manifest that is not even YAML is the caller's mistake: refuse it
+  // before recording anything.
+  RETURN_IF_ERROR(ParseModelManifest(req.manifest, "manifest").status());
+
+  ModelVersionRecord record;
+  record.model_name = req.model_name;
+  record.digest = req.digest;
+  record.size_bytes = static_cast<int64_t>(std::filesystem::file_size(path));
+  record.format = format;
+  record.manifest = req.manifest;
+  record.run_id = req.run_id;
+  record.description = req.description;
+  record.tags = req.tags;
+  record.created_by = req.actor;
+  ASSIGN_OR_RETURN(ModelVersionRecord created, store_->CreateVersion(record));
+
+  // Test-load: READY only if the engine loads it and the manifest fits.
+  ModelFiles files;
+  files.artifact_path = path;
+  files.format = format;
+  files.manifest_text = req.manifest;
+  files.manifest_origin = "model.yaml";
+  files.expected_digest = req.digest;
+  auto loaded = LoadModelVersion(req.model_name, std::to_string(created.version), files,
+                                 backend_options_);
+  if (loaded.ok()) {
+    RETURN_IF_ERROR(store_->SetVersionStatus(req.model_name, created.version, VersionStatus::kReady,
+                                             "", SignatureJson((*loaded)->backend->signature())));
+  } else {
+    // Messages name the blob path; the version's digest says which file.
+    RETURN_IF_ERROR(store_->SetVersionStatus(req.model_name, created.version,
+                                             VersionStatus::kFailed, loaded.status().message(), ""));
+    LogWarning("pushed version failed its test load",
+               {{"model", req.model_name},
+                {"version", created.version},
+                {"error", loaded.status().message()}});
+  }
+  return store_->GetVersion(req.model_name, created.version);
+}
+
+StatusOr<ModelSource> Registry::SourceFor(const ModelVersionRecord& record,
+                                          const std::string& served_name) const {
+  ASSIGN_OR_RETURN(std::string path, blobs_->Path(record.digest));
+  ModelSource s;
+  s.name = served_name;
+  s.version = std::to_string(record.version);
+  s.artifact_path = path;
+  s.manifest_text = record.manifest;
+  s.format = record.format;
+  s.digest = record.digest;
+  return s;
+}
+
+}  // namespace mast
