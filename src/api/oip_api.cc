@@ -2,7 +2,11 @@
 
 #include <boost/json.hpp>
 
+#include <set>
+
 #include "api/tensor_json.h"
+#include "common/worker_pool.h"
+#include "registry/registry_source.h"
 
 namespace mast {
 
@@ -228,6 +232,72 @@ void ModelReady(ServingContext* ctx, std::shared_ptr<Exchange> ex) {
   ex->ReplyJson(found.ok() ? 200 : 503, body);
 }
 
+// POST /v2/repository/index: every model the server knows, per version.
+void RepositoryIndex(ServingContext* ctx, std::shared_ptr<Exchange> ex) {
+  bool ready_only = false;
+  if (!ex->request.body().empty()) {
+    boost::system::error_code ec;
+    json::value body = json::parse(ex->request.body(), ec);
+    if (ec || !body.is_object()) {
+      return ex->ReplyError(400, StatusCode::kInvalidArgument, "request body must be a JSON object");
+    }
+    if (const json::value* r = body.as_object().if_contains("ready")) {
+      if (!r->is_bool()) return ex->ReplyError(400, StatusCode::kInvalidArgument, "'ready' must be a boolean");
+      ready_only = r->get_bool();
+    }
+  }
+  json::array out;
+  auto map = ctx->models->snapshot();
+  std::set<std::string> listed;
+  for (const auto& [name, versions] : map->models()) {
+    listed.insert(name);
+    for (const auto& v : versions) {
+      if (ready_only && !v.model) continue;
+      json::object o{{"name", name}, {"version", v.version},
+                     {"state", v.model ? "READY" : "UNAVAILABLE"}};
+      o["reason"] = v.model ? "" : v.status.message();
+      out.push_back(std::move(o));
+    }
+  }
+  if (ctx->registry_source != nullptr && !ready_only) {
+    // Registered models this replica does not serve.
+    auto registered = ctx->registry_store->ListModels("", 100000, "");
+    if (!registered.ok()) return ex->ReplyError(registered.status());
+    for (const auto& m : *registered) {
+      if (listed.count(m.name)) continue;
+      out.push_back(json::object{
+          {"name", m.name},
+          {"state", "UNAVAILABLE"},
+          {"reason", ctx->registry_source->IsUnloaded(m.name)
+                         ? "unloaded"
+                         : "no READY version has the serving alias"}});
+    }
+  }
+  ex->ReplyJson(200, out);
+}
+
+void RepositoryLoad(ServingContext* ctx, std::shared_ptr<Exchange> ex, bool load) {
+  if (ctx->registry_source == nullptr) {
+    return ex->ReplyError(400, StatusCode::kInvalidArgument,
+                          "the repository extension needs the registry (start with --data-dir "
+                          "or --store)");
+  }
+  const std::string name(ex->match.Param("model"));
+  ctx->control_workers->Post([ctx, ex, name, load] {
+    Status s = load ? ctx->registry_source->LoadModel(name) : ctx->registry_source->UnloadModel(name);
+    if (!s.ok()) return ex->ReplyError(s);
+    if (load) {
+      auto found = ctx->models->snapshot()->Find(name);
+      if (!found.ok()) {
+        return ex->ReplyError(400, StatusCode::kFailedPrecondition,
+                              "model '" + name + "' has nothing to serve: " +
+                                  found.status().message());
+      }
+    }
+    ex->ReplyJson(200, json::object{});
+  });
+}
+
 }  // namespace
 
 void RegisterOipApi(Gateway* gateway, ServingContext* ctx) {
@@ -248,6 +318,21 @@ void RegisterOipApi(Gateway* gateway, ServingContext* ctx) {
                        const bool ready = ctx->models->snapshot()->loaded_count() > 0;
                        ex->ReplyJson(ready ? 200 : 503, json::object{{"ready", ready}});
                      }});
+  RouteInfo index{http::verb::post, "/v2/repository/index", ErrorStyle::kOip,
+                  "Repository extension: every model and version with its state", "oip",
+                  [ctx](std::shared_ptr<Exchange> ex) { RepositoryIndex(ctx, ex); }};
+  index.admin = true;
+  gateway->AddRoute(std::move(index));
+  RouteInfo load{http::verb::post, "/v2/repository/models/{model}/load", ErrorStyle::kOip,
+                 "Repository extension: serve a registered model on this replica again", "oip",
+                 [ctx](std::shared_ptr<Exchange> ex) { RepositoryLoad(ctx, ex, true); }};
+  load.admin = true;
+  gateway->AddRoute(std::move(load));
+  RouteInfo unload{http::verb::post, "/v2/repository/models/{model}/unload", ErrorStyle::kOip,
+                   "Repository extension: stop serving a model on this replica", "oip",
+                   [ctx](std::shared_ptr<Exchange> ex) { RepositoryLoad(ctx, ex, false); }};
+  unload.admin = true;
+  gateway->AddRoute(std::move(unload));
   for (const char* prefix : {"/v2/models/{model}", "/v2/models/{model}/versions/{version}"}) {
     const std::string p(prefix);
     gateway->AddRoute({http::verb::get, p, ErrorStyle::kOip, "Model metadata", "oip",

@@ -187,6 +187,27 @@ void RegisterRegistryApi(Gateway* gateway, Registry* registry, WorkerPool* worke
         ex.ReplyJson(201, json::object{{"digest", blob->digest}, {"size_bytes", blob->size_bytes}});
       });
 
+  add(http::verb::post, "/api/v1/gc",
+      "Remove stored artifacts no version references ({\"min_age_seconds\": 3600})",
+      [](auto api, Exchange& ex) {
+        auto body = JsonBody(ex, /*allow_empty=*/true);
+        if (!body) return;
+        double min_age = 3600;
+        if (const json::value* v = body->if_contains("min_age_seconds")) {
+          if (!v->is_number() || v->to_number<double>() < 0) {
+            return ex.ReplyError(InvalidArgument("min_age_seconds must be a non-negative number"));
+          }
+          min_age = v->to_number<double>();
+        }
+        int kept = 0;
+        auto removed = api->registry()->CollectGarbage(
+            std::chrono::seconds(static_cast<int64_t>(min_age)), &kept);
+        if (!removed.ok()) return ex.ReplyError(removed.status());
+        json::array list;
+        for (const auto& d : *removed) list.push_back(json::string(d));
+        ex.ReplyJson(200, json::object{{"removed", std::move(list)}, {"kept", kept}});
+      });
+
   add(http::verb::post, "/api/v1/models", "Create a registered model", [](auto api, Exchange& ex) {
     auto body = JsonBody(ex);
     if (!body) return;

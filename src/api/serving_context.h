@@ -15,6 +15,12 @@
 #include "scheduler/scheduler.h"
 
 namespace mast {
+class RegistrySource;
+class RegistryStore;
+class WorkerPool;
+}  // namespace mast
+
+namespace mast {
 
 struct ServingContext {
   ModelManager* models = nullptr;
@@ -25,6 +31,11 @@ struct ServingContext {
   std::string default_model;
   // Reported by GET /v2.
   std::string server_version = "0.1.0";
+  // Null without the registry: the OIP repository extension then answers 400.
+  RegistrySource* registry_source = nullptr;
+  RegistryStore* registry_store = nullptr;
+  // Threads for blocking control-plane work (model loads).
+  WorkerPool* control_workers = nullptr;
 };
 
 }  // namespace mast

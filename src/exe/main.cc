@@ -13,7 +13,9 @@
 
 #include "common/json_writer.h"
 #include "api/classic_api.h"
+#include "cli/models_cli.h"
 #include "api/gateway.h"
+#include "api/mlflow_api.h"
 #include "api/oip_api.h"
 #include "api/openapi.h"
 #include "api/registry_api.h"
@@ -263,6 +265,10 @@ int Serve(ServeConfig config) {
   context.metrics = &metrics;
   context.default_model = config.default_model;
   context.server_version = kVersion;
+  WorkerPool control_workers(2);
+  context.control_workers = &control_workers;
+  context.registry_source = registry_source.get();
+  context.registry_store = registry_store.get();
 
   GatewayOptions gateway_options;
   gateway_options.admin_token = config.admin_token;
@@ -270,11 +276,11 @@ int Serve(ServeConfig config) {
   Gateway gateway(&metrics, gateway_options);
   RegisterClassicApi(&gateway, &context);
   RegisterOipApi(&gateway, &context);
-  WorkerPool control_workers(2);
   if (registry) {
     RegistrySource* source = registry_source.get();
     RegisterRegistryApi(&gateway, registry.get(), &control_workers,
                         [source] { source->Notify(); });
+    RegisterMlflowApi(&gateway, registry.get(), &control_workers, [source] { source->Notify(); });
   }
   RegisterOperationalRoutes(&gateway, &context);
 
@@ -416,6 +422,8 @@ int main(int argc, char** argv) {
   serve->add_flag("--print-config", config.print_config,
                   "Print the effective configuration as JSON and exit");
 
+  mast::AddRegistryCommands(&app);
+
   // Secrets come from the environment only (never a flag: flags show in ps).
   if (const char* token = std::getenv("MAST_ADMIN_TOKEN")) config.admin_token = token;
 
@@ -425,5 +433,6 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
   if (serve->parsed()) return mast::Serve(config);
-  return 2;
+  int code = mast::RunRegistryCommands();
+  return code >= 0 ? code : 2;
 }

@@ -129,6 +129,7 @@ std::vector<Status> ModelManager::Load(const std::vector<ModelSource>& sources) 
       VersionState kept;
       kept.version = source.version;
       kept.model = it->second;
+      kept.is_default = source.is_default;
       next_loaded[key] = it->second;
       results.push_back(OkStatus());
       models[source.name].push_back(std::move(kept));
@@ -140,6 +141,7 @@ std::vector<Status> ModelManager::Load(const std::vector<ModelSource>& sources) 
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     VersionState state;
     state.version = source.version;
+    state.is_default = source.is_default;
     const std::vector<std::string> labels{source.name, source.version};
     if (loaded.ok()) {
       std::const_pointer_cast<ModelVersion>(*loaded)->load_seconds = seconds;

@@ -42,6 +42,8 @@ struct ModelSource {
   std::optional<std::string> manifest_text;
   std::string format;
   std::string digest;
+  // Serves requests that name no version (see VersionState::is_default).
+  bool is_default = false;
 };
 
 // Lists DIR/<name>/<version>/model.{onnx,json,ubj} (+ model.yaml); a model

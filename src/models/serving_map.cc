@@ -36,6 +36,9 @@ StatusOr<std::shared_ptr<const ModelVersion>> ServingMap::Find(
   const auto& versions = it->second;
   if (version.empty()) {
     for (const auto& v : versions) {
+      if (v.model && v.is_default) return v.model;
+    }
+    for (const auto& v : versions) {
       if (v.model) return v.model;
     }
     return Unavailable("model '" + name + "' has no version that loaded");

@@ -21,6 +21,8 @@ struct VersionState {
   std::string version;
   std::shared_ptr<const ModelVersion> model;
   Status status;
+  // Answers requests that name no version (the registry's serving alias).
+  bool is_default = false;
 };
 
 class ServingMap {
@@ -29,8 +31,9 @@ class ServingMap {
   // `models`: name -> versions in any order.
   explicit ServingMap(std::map<std::string, std::vector<VersionState>> models);
 
-  // The requested version of `name`, or, with an empty `version`, the newest
-  // loaded one (highest number). Errors: kNotFound naming the model or
+  // The requested version of `name`, or, with an empty `version`, the
+  // default one (the serving alias's) if it is loaded, else the newest loaded
+  // one (highest number). Errors: kNotFound naming the model or
   // version; kUnavailable if the version exists but failed to load.
   StatusOr<std::shared_ptr<const ModelVersion>> Find(
       const std::string& name, const std::string& version = "") const;

@@ -1,6 +1,7 @@
 #include "registry/registry.h"
 
 #include <filesystem>
+#include <set>
 #include <fstream>
 
 #include <boost/json.hpp>
@@ -93,6 +94,31 @@ StatusOr<ModelVersionRecord> Registry::CreateVersion(const NewVersion& req) {
                 {"error", loaded.status().message()}});
   }
   return store_->GetVersion(req.model_name, created.version);
+}
+
+StatusOr<std::vector<std::string>> Registry::CollectGarbage(std::chrono::seconds min_age,
+                                                           int* kept) {
+  // Blobs first listed, then references read: a version created in between
+  // references a blob younger than min_age, which is never removed.
+  ASSIGN_OR_RETURN(std::vector<std::string> stored, blobs_->List());
+  ASSIGN_OR_RETURN(std::set<std::string> referenced, store_->ReferencedDigests());
+  std::vector<std::string> removed;
+  *kept = 0;
+  const auto now = std::filesystem::file_time_type::clock::now();
+  for (const auto& digest : stored) {
+    auto path = blobs_->Path(digest);
+    std::error_code ec;
+    const bool young = !path.ok() ||
+                       now - std::filesystem::last_write_time(*path, ec) < min_age || ec;
+    if (referenced.count(digest) || young) {
+      ++*kept;
+      continue;
+    }
+    RETURN_IF_ERROR(blobs_->Remove(digest));
+    removed.push_back(digest);
+    LogInfo("unreferenced blob removed", {{"digest", digest}});
+  }
+  return removed;
 }
 
 StatusOr<ModelSource> Registry::SourceFor(const ModelVersionRecord& record,

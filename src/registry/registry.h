@@ -13,6 +13,7 @@
 #ifndef MAST_REGISTRY_REGISTRY_H_
 #define MAST_REGISTRY_REGISTRY_H_
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -53,6 +54,11 @@ class Registry {
   // unknown model or blob, kInvalidArgument for an unknown format or a
   // manifest that is not valid YAML.
   StatusOr<ModelVersionRecord> CreateVersion(const NewVersion& request);
+
+  // Removes stored artifacts no version references and older than
+  // `min_age` (younger ones may belong to a push in progress). Returns the
+  // removed digests; `kept` is set to the number of blobs left.
+  StatusOr<std::vector<std::string>> CollectGarbage(std::chrono::seconds min_age, int* kept);
 
   // Where the serving side finds a registered version (blob path, format,
   // manifest text, digest to verify). Errors: kNotFound if the blob is gone.

@@ -2,7 +2,12 @@
 //
 // The served set is the fixed sources (model files given on the command
 // line) plus, for every registered model, the version its serving alias
-// (default "production") points at. The source polls the registry epoch
+// (default "production") points at -- which answers requests that name no
+// version -- and the versions its version policy adds. The policy is the
+// model tag `mast.version_policy`: "latest:N" (the N newest READY versions),
+// "all" (every READY version) or "specific:1,4" (those versions); without it
+// only the alias's version is served. A model can also be unloaded from this
+// replica (Open Inference Protocol repository extension) until loaded again. The source polls the registry epoch
 // (every `poll_interval`, and at once after Notify()) and, when it moved,
 // hands the new set to the ModelManager, which loads new versions off the
 // request threads, swaps the serving map and lets the old versions drain.
@@ -17,6 +22,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -49,6 +55,13 @@ class RegistrySource {
   // Checks the registry and applies changes, blocking; returns the epoch seen.
   StatusOr<int64_t> SyncNow();
 
+  // Repository extension: stop serving `name` on this replica, or serve it
+  // again (blocking until applied). Errors: kNotFound for an unknown model.
+  Status UnloadModel(const std::string& name);
+  Status LoadModel(const std::string& name);
+  // Whether `name` was unloaded here.
+  bool IsUnloaded(const std::string& name);
+
  private:
   void Loop();
 
@@ -56,8 +69,12 @@ class RegistrySource {
   ModelManager* manager_;
   std::vector<ModelSource> fixed_;
   RegistrySourceOptions options_;
+  // Registered versions to serve for `model` under its policy tag.
+  StatusOr<std::vector<ModelSource>> SourcesFor(const RegisteredModel& model);
+
   std::mutex sync_mu_;                 // serialises SyncNow()
   int64_t applied_epoch_ = -1;         // GUARDED_BY(sync_mu_)
+  std::set<std::string> unloaded_;     // GUARDED_BY(sync_mu_)
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;              // GUARDED_BY(mu_)

@@ -167,6 +167,39 @@ TEST_F(RegistryTest, ChangedBlobIsNotServed) {
   source.Stop();
 }
 
+TEST_F(RegistryTest, VersionPolicyAddsVersionsButTheAliasAnswersByDefault) {
+  const std::string manifest = ReadFile(FixtureDir("logreg20_manifest") + "/model.yaml");
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(Push("logreg20_manifest", "model.onnx", manifest).ok());
+  ASSERT_TRUE(store_->SetAlias("churn", "production", 1, "t").ok());
+  MetricsRegistry metrics_registry;
+  ServingMetrics metrics(&metrics_registry);
+  ModelManager manager(BackendOptions{}, &metrics);
+  RegistrySource source(registry_.get(), &manager, {}, RegistrySourceOptions{});
+  source.Start();
+  EXPECT_EQ(manager.snapshot()->Versions("churn")->size(), 1u);
+
+  ASSERT_TRUE(store_->SetModelTag("churn", "mast.version_policy", "latest:2").ok());
+  ASSERT_TRUE(source.SyncNow().ok());
+  const auto* versions = manager.snapshot()->Versions("churn");
+  ASSERT_NE(versions, nullptr);
+  EXPECT_EQ(versions->size(), 3u);  // 3 and 2 by policy, 1 by alias
+  EXPECT_EQ(manager.snapshot()->Find("churn").value()->version, "1");
+  EXPECT_TRUE(manager.snapshot()->Find("churn", "3").ok());
+
+  ASSERT_TRUE(store_->SetModelTag("churn", "mast.version_policy", "specific:2").ok());
+  ASSERT_TRUE(source.SyncNow().ok());
+  EXPECT_EQ(manager.snapshot()->Versions("churn")->size(), 2u);
+  EXPECT_EQ(manager.snapshot()->Find("churn", "3").status().code(), StatusCode::kNotFound);
+
+  ASSERT_TRUE(source.UnloadModel("churn").ok());
+  EXPECT_EQ(manager.snapshot()->Versions("churn"), nullptr);
+  EXPECT_TRUE(source.IsUnloaded("churn"));
+  ASSERT_TRUE(source.LoadModel("churn").ok());
+  EXPECT_EQ(manager.snapshot()->Find("churn").value()->version, "1");
+  EXPECT_EQ(source.UnloadModel("nobody").code(), StatusCode::kNotFound);
+  source.Stop();
+}
+
 TEST_F(RegistryTest, AVersionThatFailsToLoadLeavesTheOldOneServing) {
   const std::string manifest = ReadFile(FixtureDir("logreg20_manifest") + "/model.yaml");
   auto v1 = Push("logreg20_manifest", "model.onnx", manifest);
