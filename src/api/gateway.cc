@@ -3,6 +3,7 @@
 
 #include <openssl/crypto.h>
 
+#include <cctype>
 #include <random>
 
 #include <boost/json.hpp>
@@ -127,8 +128,13 @@ Status Gateway::Authorize(const Exchange& ex, const PeerInfo& peer) const {
                   "management routes answer only on loopback unless MAST_ADMIN_TOKEN is set");
   }
   std::string_view auth = ex.request[http::field::authorization];
-  constexpr std::string_view kBearer = "Bearer ";
-  if (auth.size() <= kBearer.size() || auth.substr(0, kBearer.size()) != kBearer) {
+  // The scheme is case-insensitive (RFC 7235 section 2.1).
+  constexpr std::string_view kBearer = "bearer ";
+  bool bearer = auth.size() > kBearer.size();
+  for (size_t i = 0; bearer && i < kBearer.size(); ++i) {
+    bearer = std::tolower(static_cast<unsigned char>(auth[i])) == kBearer[i];
+  }
+  if (!bearer) {
     return Status(StatusCode::kUnauthenticated,
                   "management routes need 'Authorization: Bearer <token>'");
   }

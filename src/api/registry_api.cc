@@ -323,7 +323,7 @@ void RegisterRegistryApi(Gateway* gateway, Registry* registry, WorkerPool* worke
               "field 'digest' is required (upload the artifact to POST /api/v1/blobs first)"));
         }
         for (const auto& alias : aliases) {
-          Status valid = ValidateName("alias", alias);
+          Status valid = ValidateAlias(alias);
           if (!valid.ok()) return ex.ReplyError(valid);
         }
         auto v = api->registry()->CreateVersion(req);

@@ -63,11 +63,11 @@ bool LogEnabled(LogLevel level) {
   return static_cast<int>(level) >= g_level.load(std::memory_order_relaxed);
 }
 
-std::string NowRfc3339() {
-  auto now = std::chrono::system_clock::now();
-  std::time_t secs = std::chrono::system_clock::to_time_t(now);
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                now.time_since_epoch()).count() % 1000;
+std::string Rfc3339(std::chrono::system_clock::time_point t) {
+  std::time_t secs = std::chrono::system_clock::to_time_t(t);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count() %
+            1000;
+  if (ms < 0) ms += 1000;
   std::tm tm{};
   gmtime_r(&secs, &tm);
   char buf[40];
@@ -75,6 +75,8 @@ std::string NowRfc3339() {
   std::snprintf(buf + n, sizeof(buf) - n, ".%03dZ", static_cast<int>(ms));
   return buf;
 }
+
+std::string NowRfc3339() { return Rfc3339(std::chrono::system_clock::now()); }
 
 void Log(LogLevel level, std::string_view msg, const boost::json::object& fields) {
   if (!LogEnabled(level)) return;

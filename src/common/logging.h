@@ -9,6 +9,8 @@
 #ifndef MAST_COMMON_LOGGING_H_
 #define MAST_COMMON_LOGGING_H_
 
+#include <chrono>
+#include <string>
 #include <string_view>
 
 #include <boost/json/object.hpp>
@@ -41,7 +43,8 @@ inline void LogError(std::string_view msg, const boost::json::object& f = {}) {
   Log(LogLevel::kError, msg, f);
 }
 
-// Current UTC time as RFC 3339 with milliseconds.
+// UTC time as RFC 3339 with milliseconds ("2026-11-26T20:11:00.123Z").
+std::string Rfc3339(std::chrono::system_clock::time_point t);
 std::string NowRfc3339();
 
 }  // namespace mast

@@ -237,6 +237,20 @@ int Serve(ServeConfig config) {
     }
     blob_store = std::move(blobs).value();
     registry_store = std::make_unique<RegistryStore>(database.get());
+    // A push whose test-load a crash cut short stays PENDING: settle it. On
+    // SQLite this process is the only writer; replicas sharing PostgreSQL
+    // may be test-loading right now, so only old ones count there.
+    {
+      const auto cutoff = std::chrono::system_clock::now() -
+                          (config.store.empty() ? std::chrono::seconds(0)
+                                                : std::chrono::seconds(600));
+      auto settled = registry_store->FailStalePending(Rfc3339(cutoff));
+      if (!settled.ok()) {
+        LogWarning("cannot settle interrupted pushes", {{"error", settled.status().message()}});
+      } else if (*settled > 0) {
+        LogWarning("interrupted pushes marked FAILED", {{"versions", *settled}});
+      }
+    }
     registry = std::make_unique<Registry>(registry_store.get(), blob_store.get(), backend_options);
   }
   std::vector<Status> loaded;

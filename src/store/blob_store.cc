@@ -3,6 +3,7 @@
 #include "common/digest.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <openssl/evp.h>
 #include <unistd.h>
 
@@ -35,14 +36,62 @@ Status FsyncPath(const std::string& path, int flags) {
 
 StatusOr<std::unique_ptr<BlobStore>> BlobStore::Create(const std::string& root) {
   std::error_code ec;
+  const fs::path tmp_root = fs::path(root) / "tmp";
   fs::create_directories(fs::path(root) / "sha256", ec);
-  if (!ec) fs::create_directories(fs::path(root) / "tmp", ec);
+  if (!ec) fs::create_directories(tmp_root, ec);
   if (ec) return Unavailable("cannot create blob directory '" + root + "': " + ec.message());
-  // Temporary files are only ever left behind by a crash mid-write.
-  for (const auto& e : fs::directory_iterator(fs::path(root) / "tmp", ec)) {
-    fs::remove(e.path(), ec);
+
+  // Temporary files of writers that are gone: their lock is free.
+  for (const auto& e : fs::directory_iterator(tmp_root, ec)) {
+    const fs::path p = e.path();
+    if (p.extension() == ".lock") {
+      int fd = ::open(p.c_str(), O_RDWR | O_CLOEXEC);
+      if (fd < 0) continue;
+      if (::flock(fd, LOCK_EX | LOCK_NB) == 0) {
+        fs::path dir = p;
+        dir.replace_extension();
+        fs::remove_all(dir, ec);
+        fs::remove(p, ec);
+      }
+      ::close(fd);
+    } else if (e.is_regular_file(ec)) {
+      fs::remove(p, ec);  // a stray file, not in any writer's directory
+    }
   }
-  return std::unique_ptr<BlobStore>(new BlobStore(root));
+  // Directories without a lock file were left between mkdir and lock.
+  for (const auto& e : fs::directory_iterator(tmp_root, ec)) {
+    fs::path lock = e.path();
+    lock += ".lock";
+    if (e.is_directory(ec) && !fs::exists(lock, ec)) fs::remove_all(e.path(), ec);
+  }
+
+  char host[256] = "host";
+  ::gethostname(host, sizeof(host) - 1);
+  std::random_device rd;
+  const std::string id = std::string(host) + "-" + std::to_string(::getpid()) + "-" +
+                         std::to_string(rd());
+  const fs::path lock_path = tmp_root / (id + ".lock");
+  int lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock_fd < 0 || ::flock(lock_fd, LOCK_EX) != 0) {
+    if (lock_fd >= 0) ::close(lock_fd);
+    return Unavailable("cannot lock '" + lock_path.string() + "': " + std::strerror(errno));
+  }
+  const fs::path own = tmp_root / id;
+  fs::create_directories(own, ec);
+  if (ec) {
+    ::close(lock_fd);
+    return Unavailable("cannot create '" + own.string() + "': " + ec.message());
+  }
+  return std::unique_ptr<BlobStore>(new BlobStore(root, own.string(), lock_fd));
+}
+
+BlobStore::~BlobStore() {
+  std::error_code ec;
+  fs::remove_all(tmp_dir_, ec);
+  fs::path lock = tmp_dir_;
+  lock += ".lock";
+  fs::remove(lock, ec);
+  ::close(lock_fd_);
 }
 
 StatusOr<BlobInfo> BlobStore::Put(std::string_view data) {
@@ -58,7 +107,7 @@ StatusOr<BlobInfo> BlobStore::Put(std::string_view data) {
   if (ec) return Internal("cannot create '" + dir.string() + "': " + ec.message());
 
   thread_local std::mt19937_64 rng{std::random_device{}()};
-  const std::string tmp = (fs::path(root_) / "tmp" / (hex + "." + std::to_string(rng()))).string();
+  const std::string tmp = (fs::path(tmp_dir_) / (hex + "." + std::to_string(rng()))).string();
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
   if (fd < 0) return Errno("create " + tmp);
   size_t written = 0;

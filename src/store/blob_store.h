@@ -1,10 +1,14 @@
 // BlobStore: model artifacts as immutable files named by their SHA-256.
 //
 // Layout: <root>/sha256/<first two hex digits>/<64 hex digits>. A blob is
-// written to a temporary file in <root>/tmp, fsynced, renamed into place and
-// its directory fsynced, so a crash leaves either the whole blob or only a
-// temporary file (removed by the next Create()). Blobs are never modified;
-// Remove() is for garbage collection of blobs no version references.
+// written to a temporary file, fsynced, renamed into place and its directory
+// fsynced, so a crash leaves either the whole blob or only a temporary file.
+// Each BlobStore writes its temporary files in a directory of its own,
+// <root>/tmp/<id>/, which it holds an flock(2) on (<root>/tmp/<id>.lock) for
+// its lifetime; Create() removes the directories whose lock no live process
+// holds, i.e. what crashed writers left, never a live replica's upload.
+// Blobs are never modified; Remove() is for garbage collection of blobs no
+// version references.
 //
 // Thread-safety: all methods are safe from any thread and from several
 // processes sharing the directory (writes of the same digest race benignly:
@@ -55,8 +59,15 @@ class BlobStore {
   const std::string& root() const { return root_; }
 
  private:
-  explicit BlobStore(std::string root) : root_(std::move(root)) {}
+  BlobStore(std::string root, std::string tmp_dir, int lock_fd)
+      : root_(std::move(root)), tmp_dir_(std::move(tmp_dir)), lock_fd_(lock_fd) {}
+
   std::string root_;
+  std::string tmp_dir_;  // this store's own temporary directory
+  int lock_fd_;          // flock held on <tmp_dir_>.lock
+
+ public:
+  ~BlobStore();
 };
 
 }  // namespace mast

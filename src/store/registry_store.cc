@@ -113,6 +113,15 @@ std::string_view VersionStatusName(VersionStatus s) {
   return "PENDING";
 }
 
+Status ValidateAlias(std::string_view alias) {
+  RETURN_IF_ERROR(ValidateName("alias", alias));
+  if (alias == "latest" || alias.find_first_not_of("0123456789") == std::string_view::npos) {
+    return InvalidArgument("alias '" + std::string(alias) +
+                           "' is reserved (numbers and 'latest' name versions)");
+  }
+  return OkStatus();
+}
+
 Status ValidateName(std::string_view what, std::string_view name) {
   if (name.empty() || name.size() > 256) {
     return InvalidArgument(std::string(what) + " must be 1 to 256 characters");
@@ -392,11 +401,7 @@ Status RegistryStore::DeleteVersionTag(const std::string& name, int64_t version,
 
 Status RegistryStore::SetAlias(const std::string& name, const std::string& alias,
                                int64_t version, const std::string& actor) {
-  RETURN_IF_ERROR(ValidateName("alias", alias));
-  if (alias == "latest" || (!alias.empty() && std::isdigit(static_cast<unsigned char>(alias[0])) &&
-                            alias.find_first_not_of("0123456789") == std::string::npos)) {
-    return InvalidArgument("alias '" + alias + "' is reserved (numbers and 'latest' name versions)");
-  }
+  RETURN_IF_ERROR(ValidateAlias(alias));
   return db_->InTransaction([&](SqlTransaction& tx) -> Status {
     ASSIGN_OR_RETURN(ModelVersionRecord v, ReadVersion(tx, name, version));
     if (v.status != VersionStatus::kReady) {
@@ -499,6 +504,20 @@ StatusOr<std::vector<ModelVersionRecord>> RegistryStore::VersionsWithAlias(
     return OkStatus();
   }));
   return out;
+}
+
+StatusOr<int64_t> RegistryStore::FailStalePending(const std::string& created_before) {
+  int64_t n = 0;
+  RETURN_IF_ERROR(db_->InTransaction([&](SqlTransaction& tx) -> Status {
+    ASSIGN_OR_RETURN(n, tx.Exec("UPDATE model_versions SET status = 'FAILED', status_message = "
+                                "'the test load was interrupted (the server stopped during the "
+                                "push); push the file again', updated_at = ? WHERE status = "
+                                "'PENDING' AND created_at < ?",
+                                {NowRfc3339(), created_before}));
+    if (n > 0) return BumpEpoch(tx).status();
+    return OkStatus();
+  }));
+  return n;
 }
 
 StatusOr<int64_t> RegistryStore::Epoch() {

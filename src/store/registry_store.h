@@ -123,6 +123,10 @@ class RegistryStore {
   // Every version that some model's `alias` points at.
   StatusOr<std::vector<ModelVersionRecord>> VersionsWithAlias(const std::string& alias);
 
+  // Marks FAILED the PENDING versions created before `created_before` (RFC
+  // 3339): their test-load was cut short by a crash. Returns how many.
+  StatusOr<int64_t> FailStalePending(const std::string& created_before);
+
   // Advances on every change.
   StatusOr<int64_t> Epoch();
   // Digests some version references (for garbage collection of blobs).
@@ -131,6 +135,10 @@ class RegistryStore {
  private:
   SqlDatabase* db_;
 };
+
+// Checks an alias: a valid name that is not reserved (numbers and "latest"
+// name versions). Errors: kInvalidArgument.
+Status ValidateAlias(std::string_view alias);
 
 // Checks a model, alias or tag name: 1-256 characters, no '/', no control
 // characters, not only dots. Errors: kInvalidArgument naming `what`.

@@ -244,12 +244,14 @@ fs::path BlobPath(const fs::path& blob_dir, const std::string& digest) {
   return blob_dir / "sha256" / hex.substr(0, 2) / hex;
 }
 
+// Temporary blob files under `dir` (each writer has a directory of its own
+// there, with a .lock file beside it; those do not count).
 size_t CountFiles(const fs::path& dir) {
   std::error_code ec;
   size_t n = 0;
-  for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator();
-       it.increment(ec)) {
-    ++n;
+  for (auto it = fs::recursive_directory_iterator(dir, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_regular_file(ec) && it->path().extension() != ".lock") ++n;
   }
   return n;
 }
@@ -303,9 +305,8 @@ TEST(RegistryAuthTest, AdminTokenGuardsManagementRoutesButNotPredictions) {
     EXPECT_TRUE(IsError(anonymous.UploadBlob(Files().a), 401, "unauthenticated"));
   }
   // Wrong credentials.
-  for (const std::string& header :
-       {"Bearer wrong-token", "Bearer " + token + "x", "Bearer " + token.substr(1),
-        "Basic " + token, "bearer " + token, "Bearer "}) {
+  for (const std::string& header : std::vector<std::string>{"Bearer wrong-token", "Bearer " + token + "x", "Bearer " + token.substr(1),
+        "Basic " + token, "Bearer "}) {
     SCOPED_TRACE(header);
     HttpClient client(port);
     HttpResult r = client.Get("/api/v1/models", {{"Authorization", header}});
@@ -342,6 +343,21 @@ TEST(RegistryAuthTest, AdminTokenGuardsManagementRoutesButNotPredictions) {
 
   // The secret never reaches the log.
   EXPECT_EQ(server->Log().find(token), std::string::npos) << "admin token appears in the log";
+  EXPECT_TRUE(ExitedCleanly(server->Stop())) << server->Log();
+}
+
+// RFC 7235 section 2.1: the authentication scheme is case-insensitive.
+TEST(RegistryAuthTest, BearerSchemeIsCaseInsensitive) {
+  TempDir data;
+  const std::string token = "e2e-admin-" + RandomHex(24);
+  std::string error;
+  auto server = ServerProcess::Start(ServeArgs(data.str()), {{"MAST_ADMIN_TOKEN", token}}, &error);
+  ASSERT_NE(server, nullptr) << error;
+  for (const std::string scheme : {"Bearer", "bearer", "BEARER"}) {
+    HttpClient client(server->port());
+    HttpResult r = client.Get("/api/v1/models", {{"Authorization", scheme + " " + token}});
+    EXPECT_EQ(r.status, 200) << "scheme '" << scheme << "': " << r.Describe();
+  }
   EXPECT_TRUE(ExitedCleanly(server->Stop())) << server->Log();
 }
 
@@ -389,7 +405,7 @@ TEST_F(RegistryRestTest, ModelsCreateGetListPagingTagsDescriptionDelete) {
   Api api(port());
   const std::string prefix = "crud" + RandomHex(6) + "-";
   // Created out of order; listed by name.
-  for (const std::string& n : {"charlie", "alpha", "delta", "bravo"}) {
+  for (const std::string n : {"charlie", "alpha", "delta", "bravo"}) {
     HttpResult r = api.CreateModel(prefix + n, json::object{{"description", "model " + n},
                                                             {"tags", {{"team", "risk"}}}});
     ASSERT_EQ(r.status, 201) << r.Describe();
@@ -502,7 +518,10 @@ TEST_F(RegistryRestTest, VersionsAliasesAndAliasHistory) {
   for (int page = 0; page < 5; ++page) {
     HttpResult r = api.Get(base + "/versions?page_size=1&page_token=" + token);
     ASSERT_EQ(r.status, 200) << r.Describe();
-    for (const auto& v : r.Json().at("items").as_array()) paged.push_back(v.at("version").as_int64());
+    const json::value page_json = r.Json();
+    for (const auto& v : page_json.at("items").as_array()) {
+      paged.push_back(v.at("version").as_int64());
+    }
     token = StringField(r.Json(), "next_page_token");
     if (token.empty()) break;
   }
@@ -640,6 +659,22 @@ TEST_F(RegistryBadPushTest, InvalidYamlManifestIs400AndRecordsNothing) {
   HttpResult good = api.Push(model, Files().a, Files().manifest);
   ASSERT_EQ(good.status, 201) << good.Describe();
   EXPECT_EQ(VersionOf(good), 1);
+}
+
+// An alias the push cannot set must refuse the push before anything is
+// recorded: a 400 must not leave a new version behind.
+TEST_F(RegistryBadPushTest, PushWithAReservedAliasIs400AndRecordsNothing) {
+  Api api(port());
+  const std::string model = NewModel(api, false);
+  for (const std::string alias : {"latest", "7"}) {
+    SCOPED_TRACE(alias);
+    EXPECT_TRUE(IsError(api.Push(model, Files().a, Files().manifest, {alias}), 400,
+                        "invalid_argument", {alias}));
+  }
+  HttpResult list = api.Get("/api/v1/models/" + model + "/versions");
+  ASSERT_EQ(list.status, 200) << list.Describe();
+  EXPECT_TRUE(list.Json().at("items").as_array().empty())
+      << "refused pushes left versions behind: " << list.body;
 }
 
 TEST_F(RegistryBadPushTest, UnknownModelIs404) {
@@ -860,7 +895,8 @@ TEST(RegistryHotSwapTest, AliasFlipsUnderLoadLoseNoRequest) {
 
   struct Flip {
     int to;
-    Clock::time_point done;
+    Clock::time_point asked;  // the PUT was sent
+    Clock::time_point done;   // its 200 arrived
   };
   std::vector<Flip> flips;
   std::vector<std::string> flip_problems;
@@ -868,48 +904,59 @@ TEST(RegistryHotSwapTest, AliasFlipsUnderLoadLoseNoRequest) {
   std::vector<std::thread> threads;
   for (int i = 0; i < kConnections; ++i) threads.emplace_back(worker, i);
 
+  // Flips at 1 s, 3 s, ..., 19 s; the load runs for the whole 20 s.
   int target = 1;
   HttpClient sampler(port, 10s);
-  while (Clock::now() - start + kFlipEvery <= kDuration) {
-    const auto tick = Clock::now();
+  for (auto tick = start + kFlipEvery / 2; tick + kFlipEvery / 2 <= start + kDuration;
+       tick += kFlipEvery) {
+    std::this_thread::sleep_until(tick);
     target = target == 1 ? 2 : 1;
+    const auto asked = Clock::now();
     HttpResult moved = api.SetAlias("churn", "production", target);
     if (moved.status != 200) {
       flip_problems.push_back("flip to " + std::to_string(target) + ": " + moved.Describe());
       continue;
     }
-    flips.push_back({target, Clock::now()});
+    flips.push_back({target, asked, Clock::now()});
     std::this_thread::sleep_until(flips.back().done + kSwapAllowance);
     const std::string serving = ServedVersion(sampler, "churn");
     if (serving != std::to_string(target)) {
       flip_problems.push_back("1 s after the flip to " + std::to_string(target) +
                               " version '" + serving + "' answered");
     }
-    std::this_thread::sleep_until(tick + kFlipEvery);
   }
+  std::this_thread::sleep_until(start + kDuration);
   stop.store(true);
   for (auto& t : threads) t.join();
   const double elapsed = Seconds(Clock::now() - start);
 
   // Every load request sent at least kSwapAllowance after a flip completed
-  // (and before the next one) must come from the flipped-to version.
+  // (and before the next flip was asked for) must come from the flipped-to
+  // version. Also measured: the last request answered by the old version,
+  // counted from the moment the flip's 200 arrived.
   int64_t stale = 0;
+  double last_old_answer = 0;
   for (const auto& per_connection : samples) {
     for (const auto& s : per_connection) {
       for (size_t f = 0; f < flips.size(); ++f) {
-        const bool after = s.sent >= flips[f].done + kSwapAllowance;
-        const bool before_next = f + 1 == flips.size() || s.sent < flips[f + 1].done;
-        if (after && before_next && s.version != 0 && s.version != flips[f].to) ++stale;
+        const bool before_next = f + 1 == flips.size() || s.sent < flips[f + 1].asked;
+        if (!before_next || s.sent < flips[f].asked || s.version == 0) continue;
+        if (s.version != flips[f].to) {
+          last_old_answer = std::max(last_old_answer, Seconds(s.sent - flips[f].done));
+          if (s.sent >= flips[f].done + kSwapAllowance) ++stale;
+        }
       }
     }
   }
   const double max_lat = *std::max_element(max_latency.begin(), max_latency.end());
   std::printf(
       "[ hot swap ] %lld requests in %.1f s (%.0f/s) on %d keep-alive connections, %zu flips; "
-      "max latency %.1f ms; failures %lld, reconnects %lld, stale answers %lld\n",
+      "max latency %.1f ms; failures %lld, reconnects %lld; old version answered up to %.0f ms "
+      "after a flip's 200 (stale after 1 s: %lld)\n",
       static_cast<long long>(requests.load()), elapsed, requests.load() / elapsed, kConnections,
       flips.size(), max_lat * 1000, static_cast<long long>(failures.load()),
-      static_cast<long long>(reconnects.load()), static_cast<long long>(stale));
+      static_cast<long long>(reconnects.load()), last_old_answer * 1000,
+      static_cast<long long>(stale));
   ::testing::Test::RecordProperty("hot_swap_requests", std::to_string(requests.load()));
   ::testing::Test::RecordProperty("hot_swap_max_latency_ms", std::to_string(max_lat * 1000));
 
@@ -921,7 +968,7 @@ TEST(RegistryHotSwapTest, AliasFlipsUnderLoadLoseNoRequest) {
                                      return s;
                                    }();
   EXPECT_EQ(reconnects.load(), 0) << "a keep-alive connection was cut";
-  EXPECT_GE(flips.size(), 9u);
+  EXPECT_EQ(flips.size(), 10u);
   EXPECT_TRUE(flip_problems.empty()) << [&] {
     std::string s;
     for (const auto& f : flip_problems) s += f + "\n";
@@ -1004,6 +1051,42 @@ TEST(RegistryReplicaTest, TwoReplicasOnPostgresFollowEachOther) {
   EXPECT_TRUE(ExitedCleanly(b->Stop())) << b->Log();
 }
 
+// Replicas share --blob-dir. One that starts while another is writing an
+// upload into it must not break that upload.
+TEST(RegistryReplicaTest, ReplicaStartingDuringAnUploadDoesNotBreakIt) {
+  std::string error;
+  mast::testing::PostgresServer* pg = mast::testing::PostgresServer::Shared(&error);
+  ASSERT_NE(pg, nullptr) << "cannot start PostgreSQL: " << error;
+  const std::string db = "rege2e_" + RandomHex(10);
+  ASSERT_TRUE(pg->CreateDatabase(db, &error)) << error;
+  TempDir shared_blobs, data_a, data_b;
+  auto replica = [&](const TempDir& data) {
+    return ServerProcess::Start({"serve", "--port", "0", "--store", pg->DsnFor(db), "--data-dir",
+                                 data.str(), "--blob-dir", shared_blobs.str()},
+                                {}, &error);
+  };
+  auto a = replica(data_a);
+  ASSERT_NE(a, nullptr) << error;
+
+  const std::string big = RandomBytes(size_t{80} << 20, 99);
+  HttpResult uploaded;
+  std::thread upload([&] {
+    Api api(a->port());
+    uploaded = api.UploadBlob(big);
+  });
+  // Start B while A's temporary file exists (A is writing the blob).
+  const bool writing =
+      WaitFor([&] { return CountFiles(shared_blobs.path() / "tmp") > 0; }, 20s, 1ms).has_value();
+  auto b = replica(data_b);
+  upload.join();
+  ASSERT_TRUE(writing) << "A never wrote a temporary file";
+  ASSERT_NE(b, nullptr) << error;
+  EXPECT_EQ(uploaded.status, 201) << uploaded.Describe();
+  EXPECT_TRUE(fs::exists(BlobPath(shared_blobs.path(), mast::Sha256Digest(big))));
+  EXPECT_TRUE(ExitedCleanly(a->Stop())) << a->Log();
+  EXPECT_TRUE(ExitedCleanly(b->Stop())) << b->Log();
+}
+
 // ===========================================================================
 // 6. Crash consistency (SIGKILL)
 
@@ -1071,8 +1154,8 @@ TEST(RegistryCrashTest, KillDuringBlobUploadLeavesAConsistentRegistry) {
                            "Content-Type: application/octet-stream\r\nContent-Length: " +
                            std::to_string(kSize) + "\r\n\r\n";
   std::mt19937 rng(std::random_device{}());
-  // Round 0 kills mid-body; rounds 1-2 kill right after the last byte (while
-  // the server hashes and writes the blob).
+  // Round 0 kills mid-body; round 1 as soon as the blob's temporary file
+  // appears (mid-write); round 2 at a random moment after the last byte.
   for (int round = 0; round < 3; ++round) {
     SCOPED_TRACE("round " + std::to_string(round));
     RawConnection raw;
@@ -1080,7 +1163,14 @@ TEST(RegistryCrashTest, KillDuringBlobUploadLeavesAConsistentRegistry) {
     ASSERT_TRUE(raw.Send(head));
     const size_t sent = round == 0 ? kSize * 2 / 5 : kSize;
     ASSERT_TRUE(raw.Send(std::string_view(big).substr(0, sent))) << raw.error();
-    if (round > 0) std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 150));
+    bool temp_file_at_kill = false;
+    if (round == 1) {
+      temp_file_at_kill =
+          WaitFor([&] { return CountFiles(blob_dir / "tmp") > 0; }, 10s, 1ms).has_value();
+      EXPECT_TRUE(temp_file_at_kill) << "the blob was never written; log:\n" << server->Log();
+    } else if (round == 2) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 2500));
+    }
     ASSERT_TRUE(server->Signal(SIGKILL));
     ASSERT_TRUE(server->WaitExit(5s).has_value());
     raw.Close();
@@ -1099,9 +1189,12 @@ TEST(RegistryCrashTest, KillDuringBlobUploadLeavesAConsistentRegistry) {
     }
     // The big blob is either whole or absent.
     const fs::path big_path = BlobPath(blob_dir, mast::Sha256Digest(big));
-    std::printf("[ crash ] round %d: big blob %s after the kill\n", round,
+    std::printf("[ crash ] round %d: temporary file %s at the kill, big blob %s after it\n",
+                round, temp_file_at_kill ? "present" : "not seen",
                 fs::exists(big_path) ? "stored" : "absent");
-    if (round == 0) EXPECT_FALSE(fs::exists(big_path));
+    if (round == 0) {
+      EXPECT_FALSE(fs::exists(big_path));
+    }
   }
   // And the registry still takes pushes.
   Api api(server->port());
@@ -1124,7 +1217,7 @@ TEST(RegistryCrashTest, KillDuringPushesAndAliasMovesKeepsInvariants) {
   int64_t duplicate_numbers = 0;
   int64_t unexpected = 0;
   std::vector<std::string> unexpected_examples;
-  int pending_seen = 0;
+  std::set<int64_t> pending_seen;  // versions left PENDING by a kill
 
   // The last acknowledged move of production, and the move in flight when
   // the server died (-1: a push to production whose number is unknown).
@@ -1147,10 +1240,12 @@ TEST(RegistryCrashTest, KillDuringPushesAndAliasMovesKeepsInvariants) {
           continue;
         }
         EXPECT_EQ(StringField(it->second, "digest"), digest);
-        if (ready.count(number)) EXPECT_EQ(StringField(it->second, "status"), "READY");
+        if (ready.count(number)) {
+          EXPECT_EQ(StringField(it->second, "status"), "READY");
+        }
       }
       for (const auto& [number, v] : by_number) {
-        if (StringField(v, "status") == "PENDING") ++pending_seen;
+        if (StringField(v, "status") == "PENDING") pending_seen.insert(number);
       }
       // The last acknowledged move of production survived (or the one in
       // flight at the kill replaced it).
@@ -1228,9 +1323,11 @@ TEST(RegistryCrashTest, KillDuringPushesAndAliasMovesKeepsInvariants) {
     client.join();
     server.reset();
   }
-  std::printf("[ crash ] %d kills: %zu versions acknowledged, %d PENDING rows seen after "
-              "restarts\n",
-              kKills, acknowledged.size(), pending_seen);
+  // A kill during a push's test-load leaves that version PENDING for good
+  // (nothing resolves it at restart); reported, not asserted: the
+  // invariants above still hold because no alias can take it.
+  std::printf("[ crash ] %d kills: %zu versions acknowledged, %zu left PENDING\n", kKills,
+              acknowledged.size(), pending_seen.size());
   EXPECT_GE(acknowledged.size(), 3u) << "the client hardly pushed anything";
   EXPECT_EQ(duplicate_numbers, 0) << "a version number was handed out twice";
   EXPECT_EQ(unexpected, 0) << [&] {

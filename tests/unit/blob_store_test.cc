@@ -64,17 +64,59 @@ TEST_F(BlobStoreTest, MalformedAndMissingDigests) {
   EXPECT_TRUE(store_->Remove("sha256:" + std::string(64, 'a')).ok());
 }
 
-TEST_F(BlobStoreTest, RemoveDeletesAndLeftoverTemporaryFilesAreCleaned) {
+TEST_F(BlobStoreTest, RemoveDeletes) {
   auto info = store_->Put("x");
   ASSERT_TRUE(store_->Remove(info->digest).ok());
   EXPECT_EQ(store_->Path(info->digest).status().code(), StatusCode::kNotFound);
-  // A crash mid-write leaves only a temporary file; the next open removes it.
-  std::ofstream(root_ / "tmp" / "half-written.123") << "partial";
-  store_.reset();
+}
+
+// Temporary files are counted across every writer's directory.
+int TemporaryFiles(const std::filesystem::path& tmp) {
+  int n = 0;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(tmp)) {
+    n += e.is_regular_file() && e.path().extension() != ".lock";
+  }
+  return n;
+}
+
+TEST_F(BlobStoreTest, CrashedWritersFilesAreCleanedButLiveOnesKept) {
+  // A live second writer (another replica on the shared directory) has a
+  // file in progress.
+  auto live = BlobStore::Create(root_.string());
+  ASSERT_TRUE(live.ok());
+  std::filesystem::path live_dir;
+  for (const auto& e : std::filesystem::directory_iterator(root_ / "tmp")) {
+    if (e.is_directory() && e.path() != root_ / "tmp") live_dir = e.path();
+  }
+  // A writer that crashed: its directory, with no lock held.
+  std::filesystem::create_directories(root_ / "tmp" / "dead-1");
+  std::ofstream(root_ / "tmp" / "dead-1" / "half.123") << "partial";
+  std::ofstream(root_ / "tmp" / "dead-1.lock") << "";
+  std::ofstream(root_ / "tmp" / "stray.456") << "old layout";
+  std::string in_progress;
+  for (const auto& e : std::filesystem::directory_iterator(root_ / "tmp")) {
+    if (e.is_directory() && e.path().filename() != "dead-1") {
+      std::ofstream(e.path() / "uploading.789") << "in progress";
+      in_progress = (e.path() / "uploading.789").string();
+      break;
+    }
+  }
+  ASSERT_FALSE(in_progress.empty());
   auto reopened = BlobStore::Create(root_.string());
   ASSERT_TRUE(reopened.ok());
+  EXPECT_FALSE(std::filesystem::exists(root_ / "tmp" / "dead-1"));
+  EXPECT_FALSE(std::filesystem::exists(root_ / "tmp" / "stray.456"));
+  EXPECT_TRUE(std::filesystem::exists(in_progress));
+  EXPECT_EQ(TemporaryFiles(root_ / "tmp"), 1);
+  (void)live_dir;
+}
+
+TEST_F(BlobStoreTest, ClosingAStoreRemovesItsTemporaryDirectory) {
+  store_.reset();
+  auto again = BlobStore::Create(root_.string());
+  ASSERT_TRUE(again.ok());
+  again->reset();
   EXPECT_TRUE(std::filesystem::is_empty(root_ / "tmp"));
-  EXPECT_TRUE((*reopened)->List()->empty());
 }
 
 }  // namespace

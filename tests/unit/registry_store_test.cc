@@ -247,6 +247,22 @@ TEST_P(RegistryStoreTest, VersionsWithAliasAndReferencedDigests) {
   EXPECT_EQ(digests->size(), 2u);  // "...0" and "...1"
 }
 
+TEST_P(RegistryStoreTest, InterruptedPushesAreSettledAsFailed) {
+  ASSERT_TRUE(store_->CreateModel("m", "", {}, "t").ok());
+  ModelVersionRecord v;
+  v.model_name = "m";
+  v.digest = "sha256:" + std::string(64, 'd');
+  v.format = "onnx";
+  ASSERT_TRUE(store_->CreateVersion(v).ok());
+  // Not older than the cutoff: left alone (a replica may be loading it).
+  EXPECT_EQ(*store_->FailStalePending("2000-01-01T00:00:00.000Z"), 0);
+  EXPECT_EQ(store_->GetVersion("m", 1)->status, VersionStatus::kPending);
+  EXPECT_EQ(*store_->FailStalePending("2999-01-01T00:00:00.000Z"), 1);
+  auto settled = store_->GetVersion("m", 1);
+  EXPECT_EQ(settled->status, VersionStatus::kFailed);
+  EXPECT_NE(settled->status_message.find("interrupted"), std::string::npos);
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, RegistryStoreTest, ::testing::Values("sqlite", "postgresql"),
                          [](const auto& info) { return info.param; });
 
