@@ -1,0 +1,162 @@
+// `mast models ...` and `mast gc` against a real server, as a user runs them.
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+
+#include <cstdio>
+
+#include "e2e/e2e_util.h"
+#include "e2e/http_client.h"
+
+namespace mast_e2e {
+namespace {
+
+struct CliResult {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr together
+};
+
+// Runs the mast CLI with `args` and extra environment, returning its exit
+// code and everything it printed.
+CliResult RunCli(const std::string& args, const std::string& env) {
+  const std::string cmd = env + " " + kBinary + " " + args + " 2>&1";
+  CliResult r;
+  FILE* pipe = ::popen(cmd.c_str(), "r");
+  if (pipe == nullptr) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), pipe)) > 0) r.output.append(buf, n);
+  const int status = ::pclose(pipe);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string error;
+    server_ = ServerProcess::Start({"serve", "--port", "0", "--data-dir", data_.path().string(),
+                                    "--registry-poll", "0.2"},
+                                   {{"MAST_ADMIN_TOKEN", "s3cret-token"}}, &error);
+    ASSERT_NE(server_, nullptr) << error;
+    env_ = "MAST_SERVER=http://127.0.0.1:" + std::to_string(server_->port()) +
+           " MAST_TOKEN=s3cret-token";
+  }
+  CliResult Cli(const std::string& args) { return RunCli(args, env_); }
+
+  TempDir data_;
+  std::unique_ptr<ServerProcess> server_;
+  std::string env_;
+};
+
+const std::string kChurn = FixtureDir("logreg20_manifest") + "/model.onnx";
+
+TEST_F(CliTest, PushWithAliasServesTheModel) {
+  auto r = Cli("models push churn " + kChurn + " --alias production --run-id run-42 --tag team=ml");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("READY"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("production"), std::string::npos) << r.output;
+  // The manifest beside the file was sent: named features work.
+  HttpClient client(server_->port());
+  const auto expected = Expected("logreg20_manifest");
+  HttpResult answer;
+  for (int i = 0; i < 50; ++i) {
+    answer = client.Post("/v1/models/churn/predict", Str(NamedRow(expected, 0)));
+    if (answer.status == 200) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(answer.status, 200) << answer.Describe();
+  EXPECT_EQ(answer.Json().at("prediction").at(0), expected.at("label").at(0));
+
+  auto show = Cli("models show churn --json");
+  ASSERT_EQ(show.exit_code, 0) << show.output;
+  auto shown = json::parse(show.output).as_object();
+  EXPECT_EQ(shown.at("aliases").at("production").as_int64(), 1);
+  const auto& v1 = shown.at("versions").at(0).as_object();
+  EXPECT_EQ(v1.at("run_id").as_string(), "run-42");
+  EXPECT_EQ(v1.at("tags").at("team").as_string(), "ml");
+}
+
+TEST_F(CliTest, FailuresExitOneWithOneLineNamingTheCause) {
+  auto corrupt = Cli("models push churn " + FixtureDir("corrupt") + "/model.onnx");
+  EXPECT_EQ(corrupt.exit_code, 1);
+  EXPECT_NE(corrupt.output.find("failed its test load"), std::string::npos) << corrupt.output;
+  EXPECT_NE(corrupt.output.find("Protobuf parsing failed"), std::string::npos);
+
+  auto missing_file = Cli("models push churn /nonexistent/model.onnx");
+  EXPECT_EQ(missing_file.exit_code, 1);
+  EXPECT_NE(missing_file.output.find("/nonexistent/model.onnx"), std::string::npos);
+
+  auto unknown = Cli("models show nobody");
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_NE(unknown.output.find("model 'nobody' does not exist"), std::string::npos);
+
+  // Version 1 of churn FAILED above: it cannot take an alias.
+  auto alias = Cli("models alias churn production 1");
+  EXPECT_EQ(alias.exit_code, 1);
+  EXPECT_NE(alias.output.find("FAILED"), std::string::npos) << alias.output;
+
+  auto no_token = RunCli("models list",
+                         "MAST_SERVER=http://127.0.0.1:" + std::to_string(server_->port()));
+  EXPECT_EQ(no_token.exit_code, 1);
+  EXPECT_NE(no_token.output.find("MAST_TOKEN"), std::string::npos) << no_token.output;
+
+  auto down = RunCli("models list", "MAST_SERVER=http://127.0.0.1:1");
+  EXPECT_EQ(down.exit_code, 1);
+  EXPECT_NE(down.output.find("cannot reach"), std::string::npos) << down.output;
+
+  EXPECT_EQ(Cli("models").exit_code, 2);
+  EXPECT_EQ(Cli("models push onlyname").exit_code, 2);
+  // The token never appears in anything the server logged.
+  EXPECT_EQ(server_->Log().find("s3cret-token"), std::string::npos);
+}
+
+TEST_F(CliTest, AliasDeleteListAndGc) {
+  ASSERT_EQ(Cli("models push churn " + kChurn + " --alias production").exit_code, 0);
+  ASSERT_EQ(Cli("models push churn " + FixtureDir("logreg20") + "/model.onnx").exit_code, 0);
+  auto moved = Cli("models alias churn production 2 --json");
+  ASSERT_EQ(moved.exit_code, 0) << moved.output;
+  EXPECT_EQ(json::parse(moved.output).at("version").as_int64(), 2);
+
+  auto refused = Cli("models delete churn --version 2");
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.output.find("production"), std::string::npos) << refused.output;
+  ASSERT_EQ(Cli("models delete churn --version 1").exit_code, 0);
+
+  auto list = Cli("models list --json");
+  ASSERT_EQ(list.exit_code, 0) << list.output;
+  auto models = json::parse(list.output).as_array();
+  ASSERT_EQ(models.size(), 1u);
+  EXPECT_EQ(models[0].at("latest_version").as_int64(), 2);
+
+  // Version 1's file is referenced by nothing now.
+  auto gc = Cli("gc --min-age 0 --json");
+  ASSERT_EQ(gc.exit_code, 0) << gc.output;
+  EXPECT_EQ(json::parse(gc.output).at("removed").as_array().size(), 1u);
+  EXPECT_EQ(json::parse(gc.output).at("kept").as_int64(), 1);
+}
+
+TEST_F(CliTest, ImportLoadsARepositoryFolder) {
+  TempDir repo;
+  AddModel(repo.path(), "iris", "iris_forest");
+  AddModel(repo.path(), "churn", "logreg20_manifest");
+  auto r = Cli("models import " + repo.path().string() + " --json");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto imported = json::parse(r.output).as_array();
+  ASSERT_EQ(imported.size(), 2u);
+  for (const auto& v : imported) {
+    EXPECT_EQ(v.at("status").as_string(), "READY");
+    EXPECT_EQ(v.at("aliases").at(0).as_string(), "production");
+  }
+  HttpClient client(server_->port());
+  HttpResult ready;
+  for (int i = 0; i < 50; ++i) {
+    ready = client.Get("/v2/models/iris/ready");
+    if (ready.status == 200) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(ready.status, 200) << ready.Describe();
+}
+
+}  // namespace
+}  // namespace mast_e2e
