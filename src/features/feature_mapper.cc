@@ -1,5 +1,7 @@
 #include "features/feature_mapper.h"
 
+#include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <limits>
 
@@ -79,6 +81,13 @@ std::optional<double> NumberOf(const json::value& v, FeatureType type) {
   return d;
 }
 
+// A bound as people write it: 0, 2.5, 1e-06.
+std::string FormatBound(double v) {
+  char buf[32];
+  auto res = std::to_chars(buf, buf + sizeof(buf), v);
+  return std::string(buf, res.ptr);
+}
+
 void Store(Tensor* t, int64_t index, double v) {
   switch (t->type) {
     case DataType::kFp32: t->data<float>()[index] = static_cast<float>(v); break;
@@ -96,13 +105,17 @@ StatusOr<std::unique_ptr<FeatureMapper>> FeatureMapper::Create(
     const ModelSignature& signature, const ModelManifest& manifest) {
   std::unique_ptr<FeatureMapper> m(new FeatureMapper());
   m->inputs_ = signature.inputs;
+  m->forbid_unknown_ = manifest.unknown_fields == UnknownFieldPolicy::kForbid;
   const auto& inputs = signature.inputs;
 
   std::vector<FeatureSpec> features = manifest.features;
   const bool from_manifest = !features.empty();
   if (features.empty() && !signature.feature_names.empty() && inputs.size() == 1) {
     for (const auto& name : signature.feature_names) {
-      features.push_back({name, DefaultTypeFor(inputs[0].type)});
+      FeatureSpec spec;
+      spec.name = name;
+      spec.type = DefaultTypeFor(inputs[0].type);
+      features.push_back(std::move(spec));
     }
   }
 
@@ -121,7 +134,7 @@ StatusOr<std::unique_ptr<FeatureMapper>> FeatureMapper::Create(
               inputs[0].name + "' holds " +
               std::string(DataTypeName(inputs[0].type)));
         }
-        m->columns_.push_back({f.name, f.type, 0, i});
+        m->columns_.push_back({f, 0, i});
       }
       return m;
     }
@@ -139,7 +152,7 @@ StatusOr<std::unique_ptr<FeatureMapper>> FeatureMapper::Create(
                   inputs[j].name + "' holds " +
                   std::string(DataTypeName(inputs[j].type)));
             }
-            m->columns_.push_back({f.name, f.type, j, 0});
+            m->columns_.push_back({f, j, 0});
             found = true;
           }
         }
@@ -167,7 +180,10 @@ StatusOr<std::unique_ptr<FeatureMapper>> FeatureMapper::Create(
   for (const auto& in : inputs) per_input = per_input && IsColumnInput(in);
   if (per_input) {
     for (size_t j = 0; j < inputs.size(); ++j) {
-      m->columns_.push_back({inputs[j].name, DefaultTypeFor(inputs[j].type), j, 0});
+      FeatureSpec spec;
+      spec.name = inputs[j].name;
+      spec.type = DefaultTypeFor(inputs[j].type);
+      m->columns_.push_back({spec, j, 0});
     }
     return m;
   }
@@ -221,42 +237,84 @@ bool FeatureMapper::Map(const json::value& body, std::vector<Tensor>* inputs,
       errors->push_back({loc(""), "value is not a valid dict", "type_error.dict"});
       continue;
     }
+    if (forbid_unknown_) {
+      for (const auto& kv : *row) {
+        bool known = false;
+        for (const Column& c : columns_) known = known || c.spec.name == kv.key();
+        if (!known) {
+          errors->push_back({loc(std::string(kv.key())), "extra fields not permitted",
+                             "value_error.extra"});
+        }
+      }
+    }
     for (const Column& c : columns_) {
-      const json::value* v = row->if_contains(c.name);
-      if (v == nullptr) {
-        errors->push_back({loc(c.name), "field required", "value_error.missing"});
-        continue;
-      }
-      if (v->is_null()) {
-        errors->push_back({loc(c.name), "none is not an allowed value",
-                           "type_error.none.not_allowed"});
-        continue;
-      }
+      const FeatureSpec& f = c.spec;
       Tensor& t = (*inputs)[c.input];
       const int64_t index = r * width + c.column;
-      if (c.type == FeatureType::kString) {
-        if (!v->is_string()) {
-          errors->push_back({loc(c.name), TypeErrorMessage(c.type), TypeErrorCode(c.type)});
+      const json::value* v = row->if_contains(f.name);
+      if (v == nullptr || v->is_null()) {
+        if (f.default_text) {
+          t.strings[static_cast<size_t>(index)] = *f.default_text;
           continue;
         }
-        t.strings[static_cast<size_t>(index)] = std::string(v->get_string());
+        if (f.default_number) {
+          Store(&t, index, *f.default_number);
+          continue;
+        }
+        if (v == nullptr) {
+          errors->push_back({loc(f.name), "field required", "value_error.missing"});
+        } else {
+          errors->push_back({loc(f.name), "none is not an allowed value",
+                             "type_error.none.not_allowed"});
+        }
         continue;
       }
-      std::optional<double> d = NumberOf(*v, c.type);
+      if (f.type == FeatureType::kString) {
+        if (!v->is_string()) {
+          errors->push_back({loc(f.name), TypeErrorMessage(f.type), TypeErrorCode(f.type)});
+          continue;
+        }
+        std::string value(v->get_string());
+        if (!f.categories.empty() &&
+            std::find(f.categories.begin(), f.categories.end(), value) == f.categories.end()) {
+          std::string allowed;
+          for (const auto& cat : f.categories) allowed += (allowed.empty() ? "'" : ", '") + cat + "'";
+          errors->push_back({loc(f.name),
+                             "value is not a valid enumeration member; permitted: " + allowed,
+                             "type_error.enum"});
+          continue;
+        }
+        t.strings[static_cast<size_t>(index)] = std::move(value);
+        continue;
+      }
+      std::optional<double> d = NumberOf(*v, f.type);
       if (!d) {
-        errors->push_back({loc(c.name), TypeErrorMessage(c.type), TypeErrorCode(c.type)});
+        errors->push_back({loc(f.name), TypeErrorMessage(f.type), TypeErrorCode(f.type)});
+        continue;
+      }
+      if (f.min && *d < *f.min) {
+        errors->push_back({loc(f.name),
+                           "ensure this value is greater than or equal to " +
+                               FormatBound(*f.min),
+                           "value_error.number.not_ge"});
+        continue;
+      }
+      if (f.max && *d > *f.max) {
+        errors->push_back({loc(f.name),
+                           "ensure this value is less than or equal to " + FormatBound(*f.max),
+                           "value_error.number.not_le"});
         continue;
       }
       if (t.type == DataType::kFp32 && std::isfinite(*d) &&
           std::fabs(*d) > std::numeric_limits<float>::max()) {
-        errors->push_back({loc(c.name), "value is out of range for a 32-bit float",
+        errors->push_back({loc(f.name), "value is out of range for a 32-bit float",
                            "value_error.number.not_finite"});
         continue;
       }
       if (t.type == DataType::kInt32 &&
           (*d > std::numeric_limits<int32_t>::max() ||
            *d < std::numeric_limits<int32_t>::min())) {
-        errors->push_back({loc(c.name), "value is out of range for a 32-bit integer",
+        errors->push_back({loc(f.name), "value is out of range for a 32-bit integer",
                            "value_error.number.out_of_range"});
         continue;
       }
@@ -268,13 +326,13 @@ bool FeatureMapper::Map(const json::value& body, std::vector<Tensor>* inputs,
 
 std::vector<std::string> FeatureMapper::feature_names() const {
   std::vector<std::string> out;
-  for (const auto& c : columns_) out.push_back(c.name);
+  for (const auto& c : columns_) out.push_back(c.spec.name);
   return out;
 }
 
 std::vector<FeatureType> FeatureMapper::feature_types() const {
   std::vector<FeatureType> out;
-  for (const auto& c : columns_) out.push_back(c.type);
+  for (const auto& c : columns_) out.push_back(c.spec.type);
   return out;
 }
 

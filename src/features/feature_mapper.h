@@ -8,7 +8,10 @@
 //   3. one model input per feature (each input [N] or [N,1]): the input
 //      names are the feature names.
 // Features fill either one 2-D input (one column each) or one input each.
-// Unknown fields in a row are ignored.
+// The manifest's constraints are enforced on every row: required fields (a
+// missing field with a default takes the default), min/max, categories, and
+// unknown fields when the manifest says `unknown_fields: forbid` (else they
+// are ignored).
 //
 // Thread-safety: immutable after Create(); Map() is safe from any thread.
 #ifndef MAST_FEATURES_FEATURE_MAPPER_H_
@@ -55,8 +58,7 @@ class FeatureMapper {
 
  private:
   struct Column {
-    std::string name;
-    FeatureType type;   // what the JSON value must be
+    FeatureSpec spec;   // name, what the JSON value must be, constraints
     size_t input;       // index into the model inputs
     int64_t column;     // column within that input (matrix layout)
   };
@@ -65,6 +67,7 @@ class FeatureMapper {
   std::vector<Column> columns_;
   std::vector<TensorSpec> inputs_;  // model inputs, in signature order
   bool matrix_ = false;             // one 2-D input holding every column
+  bool forbid_unknown_ = false;
 };
 
 }  // namespace mast

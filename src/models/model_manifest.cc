@@ -30,6 +30,17 @@ StatusOr<ModelManifest> ParseModelManifest(const std::string& yaml_text,
   ModelManifest manifest;
   if (!root || root.IsNull()) return manifest;
   if (!root.IsMap()) return InvalidArgument(origin + ": expected a mapping at the top");
+  if (const YAML::Node u = root["unknown_fields"]) {
+    const std::string policy = u.as<std::string>();
+    if (policy == "ignore") {
+      manifest.unknown_fields = UnknownFieldPolicy::kIgnore;
+    } else if (policy == "forbid") {
+      manifest.unknown_fields = UnknownFieldPolicy::kForbid;
+    } else {
+      return InvalidArgument(origin + ": unknown_fields must be 'ignore' or 'forbid', not '" +
+                             policy + "'");
+    }
+  }
   YAML::Node features = root["features"];
   if (!features) return manifest;
   if (!features.IsSequence()) {
@@ -61,6 +72,52 @@ StatusOr<ModelManifest> ParseModelManifest(const std::string& yaml_text,
       return InvalidArgument(where + " ('" + spec.name + "') has unknown type '" +
                              type + "' (use float, int, bool or string)");
     }
+    auto number = [&](const char* key) -> StatusOr<std::optional<double>> {
+      if (!f[key]) return std::optional<double>();
+      try {
+        return std::optional<double>(f[key].as<double>());
+      } catch (const YAML::Exception&) {
+        return InvalidArgument(where + " ('" + spec.name + "'): '" + key + "' must be a number");
+      }
+    };
+    ASSIGN_OR_RETURN(spec.min, number("min"));
+    ASSIGN_OR_RETURN(spec.max, number("max"));
+    if ((spec.min || spec.max) &&
+        (spec.type == FeatureType::kString || spec.type == FeatureType::kBool)) {
+      return InvalidArgument(where + " ('" + spec.name + "'): min/max apply to numbers only");
+    }
+    if (spec.min && spec.max && *spec.min > *spec.max) {
+      return InvalidArgument(where + " ('" + spec.name + "'): min is greater than max");
+    }
+    if (const YAML::Node c = f["categories"]) {
+      if (!c.IsSequence() || spec.type != FeatureType::kString) {
+        return InvalidArgument(where + " ('" + spec.name +
+                               "'): 'categories' must be a list, on a string feature");
+      }
+      for (const auto& v : c) spec.categories.push_back(v.as<std::string>());
+    }
+    if (const YAML::Node d = f["default"]) {
+      try {
+        if (spec.type == FeatureType::kString) {
+          spec.default_text = d.as<std::string>();
+        } else if (spec.type == FeatureType::kBool) {
+          spec.default_number = d.as<bool>() ? 1.0 : 0.0;
+        } else {
+          spec.default_number = d.as<double>();
+        }
+      } catch (const YAML::Exception&) {
+        return InvalidArgument(where + " ('" + spec.name + "'): 'default' is not a " +
+                               std::string(FeatureTypeName(spec.type)));
+      }
+    }
+    if (f["pii"]) {
+      try {
+        spec.pii = f["pii"].as<bool>();
+      } catch (const YAML::Exception&) {
+        return InvalidArgument(where + " ('" + spec.name + "'): 'pii' must be true or false");
+      }
+    }
+    if (f["description"]) spec.description = f["description"].as<std::string>();
     manifest.features.push_back(std::move(spec));
   }
   return manifest;

@@ -162,3 +162,80 @@ TEST(FeatureMapperTest, NoWayToNameFeaturesSaysHowToDeclareThem) {
 
 }  // namespace
 }  // namespace mast
+
+namespace mast {
+namespace {
+
+ModelSignature Matrix3() {
+  ModelSignature sig;
+  sig.inputs.push_back({"input", DataType::kFp32, {-1, 3}});
+  sig.outputs.push_back({"out", DataType::kFp32, {-1, 1}});
+  return sig;
+}
+
+std::unique_ptr<FeatureMapper> ConstrainedMapper(bool forbid) {
+  auto manifest = ParseModelManifest(std::string(forbid ? "unknown_fields: forbid\n" : "") + R"(
+features:
+  - {name: age, type: float, min: 0, max: 120}
+  - {name: kids, type: int, default: 0}
+  - {name: score, type: float, min: -1.5}
+)",
+                                     "model.yaml");
+  EXPECT_TRUE(manifest.ok()) << manifest.status().message();
+  auto m = FeatureMapper::Create(Matrix3(), *manifest);
+  EXPECT_TRUE(m.ok()) << m.status().message();
+  return std::move(m).value();
+}
+
+TEST(FeatureMapperConstraintsTest, RangesAreEnforcedAndDefaultsFilled) {
+  auto m = ConstrainedMapper(false);
+  std::vector<Tensor> in;
+  int64_t rows = 0;
+  std::vector<FieldError> errors;
+  ASSERT_TRUE(m->Map(json::parse(R"({"age": 120, "score": -1.5, "other": 1})"), &in, &rows,
+                     &errors));
+  EXPECT_EQ(in[0].data<float>()[1], 0.0f);  // kids defaulted
+  errors.clear();
+  ASSERT_FALSE(m->Map(json::parse(R"([{"age": -1, "score": 0}, {"age": 121, "score": -2}])"), &in,
+                      &rows, &errors));
+  ASSERT_EQ(errors.size(), 3u);
+  EXPECT_EQ(json::serialize(errors[0].loc), R"(["body",0,"age"])");
+  EXPECT_EQ(errors[0].type, "value_error.number.not_ge");
+  EXPECT_EQ(errors[0].msg, "ensure this value is greater than or equal to 0");
+  EXPECT_EQ(errors[1].type, "value_error.number.not_le");
+  EXPECT_EQ(errors[1].msg, "ensure this value is less than or equal to 120");
+  EXPECT_EQ(json::serialize(errors[2].loc), R"(["body",1,"score"])");
+  EXPECT_EQ(errors[2].msg, "ensure this value is greater than or equal to -1.5");
+}
+
+TEST(FeatureMapperConstraintsTest, ForbiddenUnknownFieldsAreListed) {
+  auto m = ConstrainedMapper(true);
+  std::vector<Tensor> in;
+  int64_t rows = 0;
+  std::vector<FieldError> errors;
+  ASSERT_FALSE(m->Map(json::parse(R"({"age": 3, "score": 0, "agee": 4})"), &in, &rows, &errors));
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(json::serialize(errors[0].loc), R"(["body","agee"])");
+  EXPECT_EQ(errors[0].type, "value_error.extra");
+}
+
+TEST(FeatureMapperConstraintsTest, CategoriesAreEnforced) {
+  ModelSignature sig;
+  sig.inputs = {{"plan", DataType::kBytes, {-1, 1}}};
+  auto manifest =
+      ParseModelManifest("features: [{name: plan, type: string, categories: [basic, pro]}]", "m");
+  ASSERT_TRUE(manifest.ok());
+  auto m = FeatureMapper::Create(sig, *manifest);
+  ASSERT_TRUE(m.ok()) << m.status().message();
+  std::vector<Tensor> in;
+  int64_t rows = 0;
+  std::vector<FieldError> errors;
+  EXPECT_TRUE((*m)->Map(json::parse(R"({"plan": "pro"})"), &in, &rows, &errors));
+  EXPECT_FALSE((*m)->Map(json::parse(R"({"plan": "gold"})"), &in, &rows, &errors));
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].type, "type_error.enum");
+  EXPECT_NE(errors[0].msg.find("'basic', 'pro'"), std::string::npos) << errors[0].msg;
+}
+
+}  // namespace
+}  // namespace mast

@@ -52,3 +52,48 @@ TEST(ModelManifestTest, MissingFileIsAnEmptyManifest) {
 
 }  // namespace
 }  // namespace mast
+
+namespace mast {
+namespace {
+
+TEST(ModelManifestTest, ParsesConstraintsDefaultsAndPolicy) {
+  auto m = ParseModelManifest(R"(
+unknown_fields: forbid
+features:
+  - {name: age, type: float, min: 0, max: 120, default: 40, description: years}
+  - {name: plan, type: string, categories: [basic, pro], pii: true}
+  - {name: vip, type: bool, default: true}
+)",
+                              "model.yaml");
+  ASSERT_TRUE(m.ok()) << m.status().message();
+  EXPECT_EQ(m->unknown_fields, UnknownFieldPolicy::kForbid);
+  const auto& age = m->features[0];
+  EXPECT_EQ(*age.min, 0);
+  EXPECT_EQ(*age.max, 120);
+  EXPECT_EQ(*age.default_number, 40);
+  EXPECT_FALSE(age.required());
+  EXPECT_EQ(age.description, "years");
+  const auto& plan = m->features[1];
+  EXPECT_EQ(plan.categories, (std::vector<std::string>{"basic", "pro"}));
+  EXPECT_TRUE(plan.pii);
+  EXPECT_TRUE(plan.required());
+  EXPECT_EQ(*m->features[2].default_number, 1.0);
+}
+
+TEST(ModelManifestTest, InconsistentConstraintsAreRejectedNamingTheFeature) {
+  for (const char* yaml : {"features: [{name: a, min: 5, max: 1}]",
+                           "features: [{name: a, type: string, min: 1}]",
+                           "features: [{name: a, categories: [x]}]",
+                           "features: [{name: a, min: low}]",
+                           "features: [{name: a, type: int, default: many}]",
+                           "features: [{name: a, pii: maybe}]",
+                           "unknown_fields: drop\nfeatures: [{name: a}]"}) {
+    auto m = ParseModelManifest(yaml, "model.yaml");
+    ASSERT_FALSE(m.ok()) << yaml;
+    EXPECT_EQ(m.status().code(), StatusCode::kInvalidArgument) << yaml;
+    EXPECT_NE(m.status().message().find("model.yaml"), std::string::npos) << yaml;
+  }
+}
+
+}  // namespace
+}  // namespace mast
