@@ -120,21 +120,27 @@ StatusOr<std::unique_ptr<FeatureMapper>> FeatureMapper::Create(
   }
 
   if (!features.empty()) {
-    const int64_t n = static_cast<int64_t>(features.size());
-    // Matrix layout: a single 2-D input with one column per feature.
+    int64_t n = 0;  // columns the features fill
+    for (const auto& f : features) n += f.Width();
+    // Matrix layout: a single 2-D input with one column per feature (or
+    // several, for encodings).
     if (inputs.size() == 1 && MatrixWidth(inputs[0]) &&
         (*MatrixWidth(inputs[0]) == n || *MatrixWidth(inputs[0]) < 0)) {
       m->matrix_ = true;
-      for (int64_t i = 0; i < n; ++i) {
-        const FeatureSpec& f = features[static_cast<size_t>(i)];
-        if (!Compatible(f.type, inputs[0].type)) {
+      m->width_ = n;
+      int64_t column = 0;
+      for (size_t i = 0; i < features.size(); ++i) {
+        const FeatureSpec& f = features[i];
+        const FeatureType produced = f.Encoded() ? FeatureType::kFloat : f.type;
+        if (!Compatible(produced, inputs[0].type)) {
           return InvalidArgument(
               "feature '" + f.name + "' is declared " +
               std::string(FeatureTypeName(f.type)) + " but model input '" +
               inputs[0].name + "' holds " +
               std::string(DataTypeName(inputs[0].type)));
         }
-        m->columns_.push_back({f, 0, i});
+        m->columns_.push_back({f, 0, column});
+        column += f.Width();
       }
       return m;
     }
@@ -144,8 +150,8 @@ StatusOr<std::unique_ptr<FeatureMapper>> FeatureMapper::Create(
       for (const auto& f : features) {
         bool found = false;
         for (size_t j = 0; j < inputs.size(); ++j) {
-          if (inputs[j].name == f.name && IsColumnInput(inputs[j])) {
-            if (!Compatible(f.type, inputs[j].type)) {
+          if (inputs[j].name == f.name && IsColumnInput(inputs[j]) && f.Width() == 1) {
+            if (!Compatible(f.Encoded() ? FeatureType::kFloat : f.type, inputs[j].type)) {
               return InvalidArgument(
                   "feature '" + f.name + "' is declared " +
                   std::string(FeatureTypeName(f.type)) + " but model input '" +
@@ -170,9 +176,13 @@ StatusOr<std::unique_ptr<FeatureMapper>> FeatureMapper::Create(
     } else {
       shape = "it has " + std::to_string(inputs.size()) + " inputs";
     }
-    return InvalidArgument(std::string(from_manifest ? "manifest" : "model") +
-                           " declares " + std::to_string(n) +
-                           " features but " + shape);
+    const std::string declared =
+        n == static_cast<int64_t>(features.size())
+            ? std::to_string(n) + " features"
+            : std::to_string(features.size()) + " features making " + std::to_string(n) +
+                  " columns";
+    return InvalidArgument(std::string(from_manifest ? "manifest" : "model") + " declares " +
+                           declared + " but " + shape);
   }
 
   // One input per feature, named by the inputs.
@@ -214,7 +224,7 @@ bool FeatureMapper::Map(const json::value& body, std::vector<Tensor>* inputs,
   for (const auto& spec : inputs_) {
     std::vector<int64_t> shape;
     if (matrix_) {
-      shape = {n, static_cast<int64_t>(columns_.size())};
+      shape = {n, width_};
     } else if (spec.shape.size() == 2) {
       shape = {n, 1};
     } else {
@@ -222,7 +232,7 @@ bool FeatureMapper::Map(const json::value& body, std::vector<Tensor>* inputs,
     }
     inputs->push_back(Tensor::Make(spec.name, spec.type, std::move(shape)));
   }
-  const int64_t width = matrix_ ? static_cast<int64_t>(columns_.size()) : 1;
+  const int64_t width = matrix_ ? width_ : 1;
 
   for (int64_t r = 0; r < n; ++r) {
     const json::value& row_value = single ? body : (*many)[static_cast<size_t>(r)];
@@ -253,12 +263,16 @@ bool FeatureMapper::Map(const json::value& body, std::vector<Tensor>* inputs,
       const int64_t index = r * width + c.column;
       const json::value* v = row->if_contains(f.name);
       if (v == nullptr || v->is_null()) {
-        if (f.default_text) {
-          t.strings[static_cast<size_t>(index)] = *f.default_text;
-          continue;
+        // A default stands in for the raw value; impute is the pipeline's
+        // first step, so both go through the transforms.
+        std::optional<double> number = f.default_number;
+        std::optional<std::string> text = f.default_text;
+        if (f.Imputed()) {
+          number = f.transforms[0].value;
+          text = f.transforms[0].text;
         }
-        if (f.default_number) {
-          Store(&t, index, *f.default_number);
+        if (number || text) {
+          Transform(f, number.value_or(0), text.value_or(""), &t, index, loc(f.name), errors);
           continue;
         }
         if (v == nullptr) {
@@ -284,7 +298,7 @@ bool FeatureMapper::Map(const json::value& body, std::vector<Tensor>* inputs,
                              "type_error.enum"});
           continue;
         }
-        t.strings[static_cast<size_t>(index)] = std::move(value);
+        Transform(f, 0, value, &t, index, loc(f.name), errors);
         continue;
       }
       std::optional<double> d = NumberOf(*v, f.type);
@@ -318,10 +332,95 @@ bool FeatureMapper::Map(const json::value& body, std::vector<Tensor>* inputs,
                            "value_error.number.out_of_range"});
         continue;
       }
-      Store(&t, index, *d);
+      Transform(f, *d, "", &t, index, loc(f.name), errors);
     }
   }
   return errors->empty();
+}
+
+namespace {
+
+uint32_t Fnv1a32(std::string_view s) {
+  uint32_t h = 0x811C9DC5u;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 0x01000193u;
+  }
+  return h;
+}
+
+}  // namespace
+
+bool FeatureMapper::Transform(const FeatureSpec& f, double x, const std::string& text, Tensor* t,
+                              int64_t index, const json::array& loc,
+                              std::vector<FieldError>* errors) {
+  if (f.transforms.empty()) {
+    if (f.type == FeatureType::kString) {
+      t->strings[static_cast<size_t>(index)] = text;
+    } else {
+      Store(t, index, x);
+    }
+    return true;
+  }
+  for (const auto& step : f.transforms) {
+    switch (step.kind) {
+      case mast::Transform::kImpute:
+        break;  // applied before: a missing value arrives imputed
+      case mast::Transform::kStandardize:
+        x = (x - step.a) / step.b;
+        break;
+      case mast::Transform::kMinMax:
+        x = (x - step.a) / (step.b - step.a);
+        break;
+      case mast::Transform::kLog1p:
+        if (x <= -1) {
+          errors->push_back({loc, "log1p needs a value greater than -1, got " + FormatBound(x),
+                             "value_error.number.not_gt"});
+          return false;
+        }
+        x = std::log1p(x);
+        break;
+      case mast::Transform::kClip:
+        if (step.lo && x < *step.lo) x = *step.lo;
+        if (step.hi && x > *step.hi) x = *step.hi;
+        break;
+      case mast::Transform::kBucketize:
+        x = static_cast<double>(
+            std::upper_bound(step.boundaries.begin(), step.boundaries.end(), x) -
+            step.boundaries.begin());
+        break;
+      case mast::Transform::kOrdinal:
+      case mast::Transform::kOneHot: {
+        auto it = std::find(step.categories.begin(), step.categories.end(), text);
+        int64_t k = it - step.categories.begin();
+        const int64_t n = static_cast<int64_t>(step.categories.size());
+        if (it == step.categories.end()) {
+          if (!step.unknown_other) {
+            std::string allowed;
+            for (const auto& c : step.categories) allowed += (allowed.empty() ? "'" : ", '") + c + "'";
+            errors->push_back({loc, "unseen category '" + text + "'; permitted: " + allowed,
+                               "type_error.enum"});
+            return false;
+          }
+          k = n;  // the "other" bucket
+        }
+        if (step.kind == mast::Transform::kOrdinal) {
+          x = static_cast<double>(k);
+          break;
+        }
+        const int64_t width = n + (step.unknown_other ? 1 : 0);
+        for (int64_t j = 0; j < width; ++j) Store(t, index + j, j == k ? 1.0 : 0.0);
+        return true;
+      }
+      case mast::Transform::kHash: {
+        const int64_t k = static_cast<int64_t>(Fnv1a32(text) % static_cast<uint64_t>(step.buckets));
+        for (int64_t j = 0; j < step.buckets; ++j) Store(t, index + j, j == k ? 1.0 : 0.0);
+        return true;
+      }
+    }
+  }
+  Store(t, index, x);
+  return true;
 }
 
 std::vector<std::string> FeatureMapper::feature_names() const {

@@ -13,6 +13,10 @@
 // unknown fields when the manifest says `unknown_fields: forbid` (else they
 // are ignored).
 //
+// Each feature's transforms (impute, standardize, min_max, log1p, clip,
+// bucketize, ordinal, one_hot, hash; see model_manifest.h) turn its value
+// into its columns; their total must match the model input's width.
+//
 // Thread-safety: immutable after Create(); Map() is safe from any thread.
 #ifndef MAST_FEATURES_FEATURE_MAPPER_H_
 #define MAST_FEATURES_FEATURE_MAPPER_H_
@@ -60,13 +64,20 @@ class FeatureMapper {
   struct Column {
     FeatureSpec spec;   // name, what the JSON value must be, constraints
     size_t input;       // index into the model inputs
-    int64_t column;     // column within that input (matrix layout)
+    int64_t column;     // first column within that input (matrix layout)
   };
+  // Applies `f`'s transforms to one validated value and writes the result
+  // at `index` (and the following columns for encodings) of `t`. Returns
+  // false and appends an error if the value cannot be transformed.
+  static bool Transform(const FeatureSpec& f, double number, const std::string& text,
+                        Tensor* t, int64_t index, const boost::json::array& loc,
+                        std::vector<FieldError>* errors);
   FeatureMapper() = default;
 
   std::vector<Column> columns_;
   std::vector<TensorSpec> inputs_;  // model inputs, in signature order
   bool matrix_ = false;             // one 2-D input holding every column
+  int64_t width_ = 1;               // columns per row in the matrix layout
   bool forbid_unknown_ = false;
 };
 

@@ -2,6 +2,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -18,6 +20,167 @@ std::string_view FeatureTypeName(FeatureType type) {
   }
   return "float";
 }
+
+std::string_view TransformName(Transform::Kind kind) {
+  switch (kind) {
+    case Transform::kImpute: return "impute";
+    case Transform::kStandardize: return "standardize";
+    case Transform::kMinMax: return "min_max";
+    case Transform::kLog1p: return "log1p";
+    case Transform::kClip: return "clip";
+    case Transform::kBucketize: return "bucketize";
+    case Transform::kOrdinal: return "ordinal";
+    case Transform::kOneHot: return "one_hot";
+    case Transform::kHash: return "hash";
+  }
+  return "?";
+}
+
+int64_t FeatureSpec::Width() const {
+  if (transforms.empty()) return 1;
+  const Transform& last = transforms.back();
+  if (last.kind == Transform::kOneHot) {
+    return static_cast<int64_t>(last.categories.size()) + (last.unknown_other ? 1 : 0);
+  }
+  if (last.kind == Transform::kHash) return last.buckets;
+  return 1;
+}
+
+bool FeatureSpec::Encoded() const {
+  for (const auto& t : transforms) {
+    if (t.kind == Transform::kOrdinal || t.kind == Transform::kOneHot ||
+        t.kind == Transform::kHash) {
+      return true;
+    }
+  }
+  return false;
+}
+
+namespace {
+
+// Parses `transforms:` of feature `spec` (whose type is set). `where` names
+// the feature in errors.
+Status ParseTransforms(const YAML::Node& list, const std::string& where, FeatureSpec* spec) {
+  if (!list.IsSequence()) return InvalidArgument(where + ": 'transforms' must be a list");
+  bool text = spec->type == FeatureType::kString;  // is the value still a string?
+  bool vector = false;                              // has an encoder made columns?
+  for (size_t i = 0; i < list.size(); ++i) {
+    const YAML::Node item = list[i];
+    const std::string at = where + " transforms[" + std::to_string(i) + "]";
+    if (!item.IsMap() || item.size() != 1) {
+      return InvalidArgument(at + " must be a mapping with one key, e.g. {log1p: {}}");
+    }
+    const std::string name = item.begin()->first.as<std::string>();
+    const YAML::Node p = item.begin()->second;
+    auto num = [&](const char* key, bool needed) -> StatusOr<std::optional<double>> {
+      if (!p || !p.IsMap() || !p[key]) {
+        if (needed) return InvalidArgument(at + " (" + name + ") needs '" + key + "'");
+        return std::optional<double>();
+      }
+      try {
+        return std::optional<double>(p[key].as<double>());
+      } catch (const YAML::Exception&) {
+        return InvalidArgument(at + " (" + name + "): '" + key + "' must be a number");
+      }
+    };
+    auto categories = [&](Transform* t) -> Status {
+      if (!p || !p.IsMap() || !p["categories"] || !p["categories"].IsSequence() ||
+          p["categories"].size() == 0) {
+        return InvalidArgument(at + " (" + name + ") needs a non-empty 'categories' list");
+      }
+      for (const auto& c : p["categories"]) t->categories.push_back(c.as<std::string>());
+      const std::string unknown = p["unknown"] ? p["unknown"].as<std::string>() : "error";
+      if (unknown != "error" && unknown != "other") {
+        return InvalidArgument(at + " (" + name + "): 'unknown' must be error or other");
+      }
+      t->unknown_other = unknown == "other";
+      return OkStatus();
+    };
+    if (vector) {
+      return InvalidArgument(at + " (" + name + ") comes after an encoding into columns, "
+                             "which must be the last transform");
+    }
+    Transform t{};
+    if (name == "impute") {
+      if (i != 0) return InvalidArgument(at + ": impute must be the first transform");
+      t.kind = Transform::kImpute;
+      if (!p || !p.IsMap() || !p["value"]) return InvalidArgument(at + " (impute) needs 'value'");
+      if (text) {
+        t.text = p["value"].as<std::string>();
+      } else {
+        ASSIGN_OR_RETURN(t.value, num("value", true));
+      }
+    } else if (name == "standardize" || name == "min_max" || name == "log1p" ||
+               name == "clip" || name == "bucketize") {
+      if (text) {
+        return InvalidArgument(at + " (" + name + ") needs a number; the feature is a string "
+                               "(encode it first with ordinal)");
+      }
+      if (name == "standardize") {
+        t.kind = Transform::kStandardize;
+        ASSIGN_OR_RETURN(auto mean, num("mean", true));
+        ASSIGN_OR_RETURN(auto std, num("std", true));
+        t.a = *mean;
+        t.b = *std;
+        if (t.b <= 0) return InvalidArgument(at + " (standardize): 'std' must be > 0");
+      } else if (name == "min_max") {
+        t.kind = Transform::kMinMax;
+        ASSIGN_OR_RETURN(auto lo, num("min", true));
+        ASSIGN_OR_RETURN(auto hi, num("max", true));
+        t.a = *lo;
+        t.b = *hi;
+        if (t.b <= t.a) return InvalidArgument(at + " (min_max): 'max' must be > 'min'");
+      } else if (name == "log1p") {
+        t.kind = Transform::kLog1p;
+      } else if (name == "clip") {
+        t.kind = Transform::kClip;
+        ASSIGN_OR_RETURN(t.lo, num("min", false));
+        ASSIGN_OR_RETURN(t.hi, num("max", false));
+        if (!t.lo && !t.hi) return InvalidArgument(at + " (clip) needs 'min' or 'max'");
+        if (t.lo && t.hi && *t.lo > *t.hi) return InvalidArgument(at + " (clip): min > max");
+      } else {
+        t.kind = Transform::kBucketize;
+        if (!p || !p.IsMap() || !p["boundaries"] || !p["boundaries"].IsSequence()) {
+          return InvalidArgument(at + " (bucketize) needs a 'boundaries' list");
+        }
+        for (const auto& b : p["boundaries"]) t.boundaries.push_back(b.as<double>());
+        if (!std::is_sorted(t.boundaries.begin(), t.boundaries.end())) {
+          return InvalidArgument(at + " (bucketize): boundaries must be ascending");
+        }
+      }
+    } else if (name == "ordinal" || name == "one_hot" || name == "hash") {
+      if (!text) {
+        return InvalidArgument(at + " (" + name + ") encodes strings; the feature is a number");
+      }
+      if (name == "hash") {
+        t.kind = Transform::kHash;
+        ASSIGN_OR_RETURN(auto n, num("buckets", true));
+        if (*n < 1 || *n > 1e6 || std::floor(*n) != *n) {
+          return InvalidArgument(at + " (hash): 'buckets' must be an integer from 1 to 1000000");
+        }
+        t.buckets = static_cast<int64_t>(*n);
+        vector = true;
+      } else {
+        t.kind = name == "ordinal" ? Transform::kOrdinal : Transform::kOneHot;
+        RETURN_IF_ERROR(categories(&t));
+        vector = t.kind == Transform::kOneHot;
+      }
+      text = false;
+    } else {
+      return InvalidArgument(at + ": unknown transform '" + name +
+                             "' (impute, standardize, min_max, log1p, clip, bucketize, "
+                             "ordinal, one_hot, hash)");
+    }
+    spec->transforms.push_back(std::move(t));
+  }
+  if (text && !spec->transforms.empty()) {
+    return InvalidArgument(where + ": a string feature's transforms must encode it "
+                           "(ordinal, one_hot or hash)");
+  }
+  return OkStatus();
+}
+
+}  // namespace
 
 StatusOr<ModelManifest> ParseModelManifest(const std::string& yaml_text,
                                            const std::string& origin) {
@@ -118,6 +281,9 @@ StatusOr<ModelManifest> ParseModelManifest(const std::string& yaml_text,
       }
     }
     if (f["description"]) spec.description = f["description"].as<std::string>();
+    if (const YAML::Node t = f["transforms"]) {
+      RETURN_IF_ERROR(ParseTransforms(t, where + " ('" + spec.name + "')", &spec));
+    }
     manifest.features.push_back(std::move(spec));
   }
   return manifest;

@@ -30,6 +30,32 @@ enum class FeatureType { kFloat, kInt, kBool, kString };
 
 std::string_view FeatureTypeName(FeatureType type);
 
+// One step of a feature's transform pipeline (applied in order).
+struct Transform {
+  enum Kind {
+    kImpute,       // a missing value becomes `value` (or `text`)
+    kStandardize,  // (x - a) / b           a: mean, b: std
+    kMinMax,       // (x - a) / (b - a)     a: min, b: max
+    kLog1p,        // log(1 + x), x > -1
+    kClip,         // clamp to [lo, hi] (either may be absent)
+    kBucketize,    // index of the bucket: boundaries <= x counted
+    kOrdinal,      // index in categories (unknown: error, or categories.size())
+    kOneHot,       // one column per category (+ "other" column if unknown_other)
+    kHash,         // one-hot of FNV-1a-32(utf-8 bytes) % buckets
+  } kind;
+  double a = 0;
+  double b = 0;
+  std::optional<double> lo, hi;
+  std::optional<double> value;
+  std::optional<std::string> text;
+  std::vector<double> boundaries;
+  std::vector<std::string> categories;
+  bool unknown_other = false;
+  int64_t buckets = 0;
+};
+
+std::string_view TransformName(Transform::Kind kind);
+
 struct FeatureSpec {
   std::string name;
   FeatureType type = FeatureType::kFloat;
@@ -43,8 +69,15 @@ struct FeatureSpec {
   std::optional<std::string> default_text;
   bool pii = false;
   std::string description;
+  std::vector<Transform> transforms;
 
-  bool required() const { return !default_number && !default_text; }
+  bool required() const { return !default_number && !default_text && !Imputed(); }
+  bool Imputed() const { return !transforms.empty() && transforms[0].kind == Transform::kImpute; }
+  // Columns this feature fills in the model input (1 unless it ends in a
+  // one-hot or hash encoding).
+  int64_t Width() const;
+  // True if the transforms turn a string into numbers.
+  bool Encoded() const;
 };
 
 enum class UnknownFieldPolicy { kIgnore, kForbid };
