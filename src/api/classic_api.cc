@@ -61,7 +61,9 @@ void Predict(ServingContext* ctx, const std::shared_ptr<Exchange>& ex,
   request.model = model;
   int64_t rows = 0;
   std::vector<FieldError> errors;
-  if (!model->features->Map(body, &request.inputs, &rows, &errors)) {
+  const bool valid = model->features->Map(body, &request.inputs, &rows, &errors);
+  if (model->quality) model->quality->Record(rows, errors);
+  if (!valid) {
     json::array detail;
     for (auto& e : errors) {
       detail.push_back(json::object{{"loc", std::move(e.loc)},
@@ -114,6 +116,28 @@ void RegisterClassicApi(Gateway* gateway, ServingContext* ctx) {
        [ctx](std::shared_ptr<Exchange> ex) {
          Predict(ctx, ex, std::string(ex->match.Param("model")));
        }});
+  RouteInfo quality{
+      http::verb::get, "/api/v1/models/{model}/quality", ErrorStyle::kNative,
+      "Data-quality counters of a served model's incoming rows, per version and field",
+      "registry", [ctx](std::shared_ptr<Exchange> ex) {
+        const std::string name(ex->match.Param("model"));
+        auto map = ctx->models->snapshot();
+        const auto* versions = map->Versions(name);
+        if (versions == nullptr) {
+          return ex->ReplyError(404, StatusCode::kNotFound,
+                                "model '" + name + "' is not served here");
+        }
+        json::array out;
+        for (const auto& v : *versions) {
+          if (!v.model || !v.model->quality) continue;
+          json::object o = v.model->quality->Snapshot();
+          o["version"] = v.version;
+          out.push_back(std::move(o));
+        }
+        ex->ReplyJson(200, json::object{{"model", name}, {"versions", std::move(out)}});
+      }};
+  quality.admin = true;
+  gateway->AddRoute(std::move(quality));
   gateway->AddRoute(
       {http::verb::get, "/v1/models", ErrorStyle::kClassic,
        "List served models, their versions and load state", "classic",

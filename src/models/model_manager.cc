@@ -96,6 +96,12 @@ StatusOr<std::shared_ptr<const ModelVersion>> ModelManager::LoadOne(
                    LoadModelVersion(source.name, source.version, files, backend_options_));
   model->inference_seconds =
       metrics_->inference_seconds->WithLabels({source.name, source.version});
+  if (model->features) {
+    model->quality = std::make_unique<DataQuality>(source.name, source.version,
+                                                   model->features->feature_names(),
+                                                   metrics_->feature_rows,
+                                                   metrics_->feature_issues);
+  }
   // The last holder may be a request on an I/O thread: tear the engine down
   // on the unload thread instead.
   ModelVersion* raw = model.get();

@@ -13,6 +13,7 @@
 #include "backends/backend.h"
 #include "features/feature_mapper.h"
 #include "models/model_manifest.h"
+#include "monitor/data_quality.h"
 
 namespace mast {
 
@@ -32,6 +33,9 @@ struct ModelVersion {
   // mast_inference_duration_seconds child for this version (never null once
   // the manager publishes the version).
   Histogram* inference_seconds = nullptr;
+  // Data-quality counters of this version's incoming rows; null when named
+  // features are unavailable.
+  std::unique_ptr<DataQuality> quality;
 };
 
 }  // namespace mast

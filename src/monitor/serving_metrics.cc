@@ -28,6 +28,14 @@ ServingMetrics::ServingMetrics(MetricsRegistry* r)
                               {"model", "version"})),
       models_loaded(r->AddGauge("mast_models_loaded",
                                 "Model versions loaded and serving.")
-                        ->WithLabels({})) {}
+                        ->WithLabels({})),
+      feature_rows(r->AddCounter("mast_feature_rows_total",
+                                 "Rows of named features validated, by model and version.",
+                                 {"model", "version"})),
+      feature_issues(r->AddCounter(
+          "mast_feature_issues_total",
+          "Data-quality problems in incoming rows, by field and kind (missing, "
+          "out_of_range, unseen_category, type_error, undeclared).",
+          {"model", "version", "field", "kind"})) {}
 
 }  // namespace mast

@@ -28,6 +28,11 @@ struct ServingMetrics {
   Family<Gauge>* model_ready;
   // mast_models_loaded: loaded versions across all models.
   Gauge* models_loaded;
+  // mast_feature_rows_total{model,version}: rows validated for /predict.
+  Family<Counter>* feature_rows;
+  // mast_feature_issues_total{model,version,field,kind}: data-quality
+  // problems (see DataQuality).
+  Family<Counter>* feature_issues;
   // mast_http_connections_open, mast_http_connections_rejected_total and
   // mast_http_requests_inflight are read from the server at scrape time.
 };

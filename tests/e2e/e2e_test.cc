@@ -221,6 +221,29 @@ TEST_F(ClassicApiTest, OpenApiDocumentDescribesRoutes) {
   EXPECT_TRUE(paths.at("/predict").as_object().contains("post"));
 }
 
+TEST_F(ClassicApiTest, DataQualityCountsInvalidRowsPerField) {
+  HttpClient client(port());
+  auto before = client.Get("/api/v1/models/logreg20_manifest/quality");
+  ASSERT_EQ(before.status, 200) << before.Describe();
+  auto count = [](const HttpResult& r, const char* field, const char* kind) {
+    return r.Json().at("versions").at(0).at("fields").at(field).at(kind).as_int64();
+  };
+  const int64_t missing_before = count(before, "age", "missing");
+  const int64_t rows_before = before.Json().at("versions").at(0).at("rows_seen").as_int64();
+  auto bad = client.Post("/predict", R"([{"tenure_months": 1}, {"age": "old"}])");
+  ASSERT_EQ(bad.status, 422) << bad.Describe();
+  auto after = client.Get("/api/v1/models/logreg20_manifest/quality");
+  ASSERT_EQ(after.status, 200);
+  EXPECT_EQ(count(after, "age", "missing"), missing_before + 1);
+  EXPECT_GE(count(after, "age", "type_error"), 1);
+  EXPECT_EQ(after.Json().at("versions").at(0).at("rows_seen").as_int64(), rows_before + 2);
+  auto metrics = client.Get("/metrics");
+  EXPECT_NE(metrics.body.find("mast_feature_issues_total{model=\"logreg20_manifest\",version="
+                              "\"1\",field=\"age\",kind=\"missing\"}"),
+            std::string::npos);
+  EXPECT_EQ(client.Get("/api/v1/models/nobody/quality").status, 404);
+}
+
 TEST_F(ClassicApiTest, DocsPageIsHtml) {
   HttpClient client(port());
   HttpResult r = client.Get("/docs");
