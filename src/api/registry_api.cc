@@ -128,7 +128,7 @@ class RegistryApi {
   RegistryApi(Registry* registry, WorkerPool* workers, std::function<void()> on_change)
       : registry_(registry), workers_(workers), on_change_(std::move(on_change)) {}
 
-  // Runs `work` on a worker; its Status is the answer unless it replied.
+  // Runs `work` on a worker thread; `work` answers the exchange.
   void Offload(std::shared_ptr<Exchange> ex, std::function<void(Exchange&)> work) {
     workers_->Post([ex, work = std::move(work)] { work(*ex); });
   }

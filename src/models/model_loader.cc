@@ -4,7 +4,7 @@
 
 namespace mast {
 
-StatusOr<std::shared_ptr<ModelVersion>> LoadModelVersion(const std::string& name,
+StatusOr<std::unique_ptr<ModelVersion>> LoadModelVersion(const std::string& name,
                                                          const std::string& version,
                                                          const ModelFiles& files,
                                                          const BackendOptions& options) {
@@ -20,7 +20,7 @@ StatusOr<std::shared_ptr<ModelVersion>> LoadModelVersion(const std::string& name
                                 "; refusing to load a changed file");
     }
   }
-  auto model = std::make_shared<ModelVersion>();
+  auto model = std::make_unique<ModelVersion>();
   model->name = name;
   model->version = version;
   model->artifact_path = files.artifact_path;

@@ -26,7 +26,7 @@ struct ModelFiles {
 // Errors: the digest check (kFailedPrecondition), the engine's load error
 // (kInvalidArgument naming the file), an invalid manifest or one that does
 // not fit the model's inputs (kInvalidArgument naming the manifest).
-StatusOr<std::shared_ptr<ModelVersion>> LoadModelVersion(const std::string& name,
+StatusOr<std::unique_ptr<ModelVersion>> LoadModelVersion(const std::string& name,
                                                          const std::string& version,
                                                          const ModelFiles& files,
                                                          const BackendOptions& options);

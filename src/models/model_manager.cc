@@ -2,8 +2,6 @@
 
 #include <chrono>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "common/logging.h"
 #include "models/model_loader.h"
@@ -82,18 +80,14 @@ StatusOr<std::shared_ptr<const ModelVersion>> ModelManager::LoadOne(
     files.manifest_text = *source.manifest_text;
     files.manifest_origin = "manifest of model '" + source.name + "' version " + source.version;
   } else {
-    std::error_code ec;
-    if (fs::exists(source.manifest_path, ec)) {
-      std::ifstream in(source.manifest_path);
-      if (!in) return InvalidArgument("cannot read manifest '" + source.manifest_path + "'");
-      std::stringstream text;
-      text << in.rdbuf();
-      files.manifest_text = text.str();
-    }
+    ASSIGN_OR_RETURN(files.manifest_text, ReadManifestText(source.manifest_path));
     files.manifest_origin = source.manifest_path;
   }
-  ASSIGN_OR_RETURN(std::shared_ptr<ModelVersion> model,
+  const auto start = std::chrono::steady_clock::now();
+  ASSIGN_OR_RETURN(std::unique_ptr<ModelVersion> model,
                    LoadModelVersion(source.name, source.version, files, backend_options_));
+  model->load_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   model->inference_seconds =
       metrics_->inference_seconds->WithLabels({source.name, source.version});
   if (model->features) {
@@ -104,14 +98,12 @@ StatusOr<std::shared_ptr<const ModelVersion>> ModelManager::LoadOne(
   }
   // The last holder may be a request on an I/O thread: tear the engine down
   // on the unload thread instead.
-  ModelVersion* raw = model.get();
   WorkerPool* unloader = unloader_.get();
   std::atomic<int64_t>* unloaded = &unloaded_;
-  std::shared_ptr<ModelVersion> keep = std::move(model);
   return std::shared_ptr<const ModelVersion>(
-      raw, [keep = std::move(keep), unloader, unloaded](const ModelVersion*) mutable {
-        unloader->Post([doomed = std::move(keep), unloaded]() mutable {
-          doomed.reset();
+      model.release(), [unloader, unloaded](const ModelVersion* doomed) {
+        unloader->Post([doomed, unloaded] {
+          delete doomed;
           unloaded->fetch_add(1);
         });
       });
@@ -141,16 +133,13 @@ std::vector<Status> ModelManager::Load(const std::vector<ModelSource>& sources) 
       models[source.name].push_back(std::move(kept));
       continue;
     }
-    const auto start = std::chrono::steady_clock::now();
     auto loaded = LoadOne(source);
-    const double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     VersionState state;
     state.version = source.version;
     state.is_default = source.is_default;
     const std::vector<std::string> labels{source.name, source.version};
     if (loaded.ok()) {
-      std::const_pointer_cast<ModelVersion>(*loaded)->load_seconds = seconds;
+      const double seconds = (*loaded)->load_seconds;
       state.model = *loaded;
       next_loaded[key] = *loaded;
       metrics_->model_load_seconds->WithLabels(labels)->Set(seconds);

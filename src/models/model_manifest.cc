@@ -289,14 +289,19 @@ StatusOr<ModelManifest> ParseModelManifest(const std::string& yaml_text,
   return manifest;
 }
 
-StatusOr<ModelManifest> LoadModelManifest(const std::string& path) {
+StatusOr<std::string> ReadManifestText(const std::string& path) {
   std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) return ModelManifest{};
+  if (!std::filesystem::exists(path, ec)) return std::string();
   std::ifstream in(path);
   if (!in) return InvalidArgument("cannot read manifest '" + path + "'");
   std::stringstream text;
   text << in.rdbuf();
-  return ParseModelManifest(text.str(), path);
+  return text.str();
+}
+
+StatusOr<ModelManifest> LoadModelManifest(const std::string& path) {
+  ASSIGN_OR_RETURN(std::string text, ReadManifestText(path));
+  return ParseModelManifest(text, path);
 }
 
 }  // namespace mast

@@ -92,6 +92,10 @@ struct ModelManifest {
 StatusOr<ModelManifest> ParseModelManifest(const std::string& yaml_text,
                                            const std::string& origin);
 
+// The text of the manifest at `path`; a missing file reads as empty (no
+// manifest). Errors: kInvalidArgument if it exists but cannot be read.
+StatusOr<std::string> ReadManifestText(const std::string& path);
+
 // Reads `path`; a missing file is not an error (empty manifest).
 StatusOr<ModelManifest> LoadModelManifest(const std::string& path);
 

@@ -352,7 +352,7 @@ bool ResultOk(const PGresult* res) {
   }
 }
 
-class PostgresTransaction final : public SqlTransaction {
+class PostgresTransaction final : public FailFastTransaction {
  public:
   PostgresTransaction(PGconn* conn, const std::vector<std::string>& secrets)
       : conn_(conn), secrets_(secrets) {}
@@ -396,20 +396,7 @@ class PostgresTransaction final : public SqlTransaction {
     return OkStatus();
   }
 
-  // The first error of a statement of this transaction, or OK.
-  const Status& first_error() const { return first_error_; }
-
  private:
-  Status CheckNotFailed() const {
-    if (first_error_.ok()) return OkStatus();
-    return FailedPrecondition("transaction already failed: " + first_error_.message());
-  }
-
-  Status Record(Status status) {
-    if (!status.ok() && first_error_.ok()) first_error_ = status;
-    return status;
-  }
-
   Status Run(std::string_view sql, const std::vector<SqlValue>& params, Result* res) {
     RETURN_IF_ERROR(CheckNotFailed());
     size_t placeholders = 0;
@@ -446,7 +433,6 @@ class PostgresTransaction final : public SqlTransaction {
 
   PGconn* const conn_;  // borrowed; used only while the owner's mutex is held
   const std::vector<std::string>& secrets_;
-  Status first_error_;
 };
 
 // Logs the WARNINGs that client_min_messages lets through; NOTICEs are not

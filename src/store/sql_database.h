@@ -55,6 +55,31 @@ class SqlTransaction {
   virtual Status ExecScript(std::string_view sql) = 0;
 };
 
+// Base of the adapters' transactions: the rule both engines follow, that a
+// failed statement fails the whole transaction. Later statements answer
+// kFailedPrecondition, and InTransaction returns first_error() (rolling
+// back) even if the transaction function ignored the error.
+class FailFastTransaction : public SqlTransaction {
+ public:
+  // The first error of a statement of this transaction, or OK.
+  const Status& first_error() const { return first_error_; }
+
+ protected:
+  // OK while no statement has failed.
+  Status CheckNotFailed() const {
+    if (first_error_.ok()) return OkStatus();
+    return FailedPrecondition("transaction already failed: " + first_error_.message());
+  }
+  // Remembers `status` if it is the first error; returns it.
+  Status Record(Status status) {
+    if (!status.ok() && first_error_.ok()) first_error_ = status;
+    return status;
+  }
+
+ private:
+  Status first_error_;
+};
+
 class SqlDatabase {
  public:
   virtual ~SqlDatabase() = default;

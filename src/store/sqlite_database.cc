@@ -93,7 +93,7 @@ struct StatementDeleter {
 };
 using Statement = std::unique_ptr<sqlite3_stmt, StatementDeleter>;
 
-class SqliteTransaction final : public SqlTransaction {
+class SqliteTransaction final : public FailFastTransaction {
  public:
   explicit SqliteTransaction(sqlite3* db) : db_(db) {}
   SqliteTransaction(const SqliteTransaction&) = delete;
@@ -126,20 +126,7 @@ class SqliteTransaction final : public SqlTransaction {
     return OkStatus();
   }
 
-  // The first error of a statement of this transaction, or OK.
-  const Status& first_error() const { return first_error_; }
-
  private:
-  Status CheckNotFailed() const {
-    if (first_error_.ok()) return OkStatus();
-    return FailedPrecondition("transaction already failed: " + first_error_.message());
-  }
-
-  Status Record(Status status) {
-    if (!status.ok() && first_error_.ok()) first_error_ = status;
-    return status;
-  }
-
   // Prepares `sql`, binds `params`, steps to the end; appends the result rows
   // to `rows` unless it is null.
   Status Run(std::string_view sql, const std::vector<SqlValue>& params, std::vector<SqlRow>* rows) {
@@ -218,7 +205,6 @@ class SqliteTransaction final : public SqlTransaction {
   }
 
   sqlite3* const db_;  // borrowed; used only while the owner's mutex is held
-  Status first_error_;
 };
 
 class SqliteDatabase final : public SqlDatabase {
