@@ -847,6 +847,7 @@ TEST(RegistryHotSwapTest, AliasFlipsUnderLoadLoseNoRequest) {
 
   struct Sample {
     Clock::time_point sent;
+    Clock::time_point answered;
     int version;  // 1 or 2; 0 for anything else
   };
   std::atomic<bool> stop{false};
@@ -864,7 +865,8 @@ TEST(RegistryHotSwapTest, AliasFlipsUnderLoadLoseNoRequest) {
     while (!stop.load()) {
       const auto sent = Clock::now();
       HttpResult r = client.Post("/v2/models/churn/infer", InferRowBody(row));
-      const double latency = Seconds(Clock::now() - sent);
+      const auto answered = Clock::now();
+      const double latency = Seconds(answered - sent);
       max_latency[id] = std::max(max_latency[id], latency);
       requests.fetch_add(1);
       std::string problem;
@@ -887,7 +889,7 @@ TEST(RegistryHotSwapTest, AliasFlipsUnderLoadLoseNoRequest) {
         std::lock_guard<std::mutex> lock(mu);
         if (failure_examples.size() < 5) failure_examples.push_back(problem);
       }
-      samples[id].push_back({sent, version});
+      samples[id].push_back({sent, answered, version});
       row = (row + 1) % ChurnRows();
     }
     reconnects.fetch_add(client.connections_opened() - 1);
@@ -931,15 +933,16 @@ TEST(RegistryHotSwapTest, AliasFlipsUnderLoadLoseNoRequest) {
   const double elapsed = Seconds(Clock::now() - start);
 
   // Every load request sent at least kSwapAllowance after a flip completed
-  // (and before the next flip was asked for) must come from the flipped-to
-  // version. Also measured: the last request answered by the old version,
+  // and answered before the next flip was asked for must come from the
+  // flipped-to version. (A request sent just before the next PUT may be
+  // handled after it, so the answer time bounds the window too.) Also measured: the last request answered by the old version,
   // counted from the moment the flip's 200 arrived.
   int64_t stale = 0;
   double last_old_answer = 0;
   for (const auto& per_connection : samples) {
     for (const auto& s : per_connection) {
       for (size_t f = 0; f < flips.size(); ++f) {
-        const bool before_next = f + 1 == flips.size() || s.sent < flips[f + 1].asked;
+        const bool before_next = f + 1 == flips.size() || s.answered < flips[f + 1].asked;
         if (!before_next || s.sent < flips[f].asked || s.version == 0) continue;
         if (s.version != flips[f].to) {
           last_old_answer = std::max(last_old_answer, Seconds(s.sent - flips[f].done));
