@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 
+#include "api/predictions_api.h"
 #include "api/tensor_json.h"
 
 namespace mast {
@@ -78,13 +79,17 @@ void Predict(ServingContext* ctx, const std::shared_ptr<Exchange>& ex,
 
   Status queued = ctx->scheduler->Enqueue(
       std::move(request),
-      [ex, proba](StatusOr<std::vector<Tensor>> outputs, double seconds) {
+      [ctx, ex, proba, model, rows, body = std::move(body)](
+          StatusOr<std::vector<Tensor>> outputs, double seconds) mutable {
         if (!outputs.ok()) return ex->ReplyError(outputs.status());
         json::object answer;
         answer["prediction"] = RowsToJson((*outputs)[0]);
         if (proba) answer["probabilities"] = RowsToJson((*outputs)[1]);
         answer["inference_time_ms"] = seconds * 1000.0;
         ex->ReplyJson(200, answer);
+        answer.erase("inference_time_ms");
+        RecordPrediction(ctx, *ex, PredictionEvent::kPredict, std::move(model),
+                         std::move(body), std::move(answer), rows);
       });
   if (!queued.ok()) ex->ReplyUnavailable(queued);
 }

@@ -63,6 +63,9 @@ class Exchange {
   void ReplyUnavailable(const Status& status);
   // Sends a prepared response (extra headers such as Allow or Retry-After).
   void ReplyResponse(HttpResponse response);
+  // Sends `status` and then `body` piece by piece (chunked).
+  void ReplyStream(int status, std::string_view content_type,
+                   std::shared_ptr<BodyStream> body);
 
  private:
   HttpResponder respond_;

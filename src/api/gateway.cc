@@ -107,7 +107,14 @@ void Exchange::ReplyUnavailable(const Status& status) {
 }
 
 void Exchange::ReplyResponse(HttpResponse response) {
-  gateway_->Finish(this, std::move(response), &respond_);
+  gateway_->Finish(this, std::move(response), &respond_, nullptr);
+}
+
+void Exchange::ReplyStream(int status, std::string_view content_type,
+                           std::shared_ptr<BodyStream> body) {
+  HttpResponse head{static_cast<http::status>(status), request.version()};
+  head.set(http::field::content_type, content_type);
+  gateway_->Finish(this, std::move(head), &respond_, std::move(body));
 }
 
 void Gateway::AddRoute(RouteInfo route) {
@@ -214,7 +221,8 @@ HttpResponse Gateway::Reject(int status, std::string_view target,
   return r;
 }
 
-void Gateway::Finish(Exchange* ex, HttpResponse response, HttpResponder* respond) {
+void Gateway::Finish(Exchange* ex, HttpResponse response, HttpResponder* respond,
+                     std::shared_ptr<BodyStream> body) {
   response.set("X-Request-Id", ex->request_id);
   if (ex->request.method() == http::verb::head) response.body().clear();
   const int status = static_cast<int>(response.result_int());
@@ -242,6 +250,7 @@ void Gateway::Finish(Exchange* ex, HttpResponse response, HttpResponder* respond
     LogInfo("request", fields);
   }
   HttpResponder done = std::move(*respond);
+  if (body) return done.Stream(std::move(response), std::move(body));
   done(std::move(response));
 }
 

@@ -61,8 +61,10 @@ class Gateway final : public HttpHandler {
   HttpResponse Reject(int status, std::string_view target,
                       std::string_view message) override;
 
-  // Called by Exchange: finishes the response and records it.
-  void Finish(Exchange* exchange, HttpResponse response, HttpResponder* respond);
+  // Called by Exchange: records the request (metrics, access log; a streamed body's latency is
+  // to its first byte) and sends the response.
+  void Finish(Exchange* exchange, HttpResponse response, HttpResponder* respond,
+              std::shared_ptr<BodyStream> body);
 
  private:
   // OK, or the 401/403 to answer for a management route.

@@ -4,6 +4,7 @@
 
 #include <set>
 
+#include "api/predictions_api.h"
 #include "api/tensor_json.h"
 #include "common/worker_pool.h"
 #include "registry/registry_source.h"
@@ -182,9 +183,13 @@ void Infer(ServingContext* ctx, std::shared_ptr<Exchange> ex) {
     }
   }
 
+  const int64_t rows = request.inputs.empty() || request.inputs[0].shape.empty()
+                           ? 1
+                           : request.inputs[0].shape[0];
   Status queued = ctx->scheduler->Enqueue(
       std::move(request),
-      [ex, model, id](StatusOr<std::vector<Tensor>> outputs, double) {
+      [ctx, ex, model, id, rows, body = std::move(body)](StatusOr<std::vector<Tensor>> outputs,
+                                                         double) mutable {
         if (!outputs.ok()) return ex->ReplyError(outputs.status());
         json::object answer{{"model_name", model->name}, {"model_version", model->version}};
         if (id) answer["id"] = *id;
@@ -197,6 +202,9 @@ void Infer(ServingContext* ctx, std::shared_ptr<Exchange> ex) {
         }
         answer["outputs"] = std::move(outs);
         ex->ReplyJson(200, answer);
+        RecordPrediction(ctx, *ex, PredictionEvent::kInfer, model,
+                         std::move(body.as_object()["inputs"]), std::move(answer["outputs"]),
+                         rows);
       });
   if (!queued.ok()) ex->ReplyUnavailable(queued);
 }

@@ -15,6 +15,7 @@
 #include "scheduler/scheduler.h"
 
 namespace mast {
+class PredictionLog;
 class RegistrySource;
 class RegistryStore;
 class WorkerPool;
@@ -34,8 +35,10 @@ struct ServingContext {
   // Null without the registry: the OIP repository extension then answers 400.
   RegistrySource* registry_source = nullptr;
   RegistryStore* registry_store = nullptr;
-  // Threads for blocking control-plane work (model loads).
+  // Threads for blocking control-plane work (model loads, log reads).
   WorkerPool* control_workers = nullptr;
+  // Null when the prediction log is off.
+  PredictionLog* prediction_log = nullptr;
 };
 
 }  // namespace mast

@@ -94,6 +94,10 @@ StatusOr<ApiResponse> ApiClient::Call(std::string_view method, const std::string
                                       std::string_view content_type) const {
   ASSIGN_OR_RETURN(ApiResponse r, Send(method, target, body, content_type));
   if (r.status < 400) return r;
+  return ErrorFromAnswer(r);
+}
+
+Status ApiClient::ErrorFromAnswer(const ApiResponse& r) {
   std::string message = r.body;
   if (const auto* o = r.json.if_object()) {
     if (const auto* e = o->if_contains("error")) {
@@ -120,6 +124,59 @@ StatusOr<ApiResponse> ApiClient::Call(std::string_view method, const std::string
     message += " (set MAST_TOKEN)";
   }
   return Status(code, message);
+}
+
+Status ApiClient::Download(const std::string& target,
+                           const std::function<Status(std::string_view)>& sink) const {
+  asio::io_context ioc;
+  beast::tcp_stream stream(ioc);
+  tcp::resolver resolver(ioc);
+  beast::error_code ec;
+  auto endpoints = resolver.resolve(host_, port_, ec);
+  if (ec) return Unavailable("cannot resolve " + server_ + ": " + ec.message());
+  stream.expires_after(timeout_);
+  stream.connect(endpoints, ec);
+  if (ec) return Unavailable("cannot reach the mast server at " + server_ + ": " + ec.message());
+  http::request<http::empty_body> req{http::verb::get, target, 11};
+  req.set(http::field::host, host_);
+  req.set(http::field::user_agent, "mast-cli");
+  if (!token_.empty()) req.set(http::field::authorization, "Bearer " + token_);
+  req.keep_alive(false);
+  http::write(stream, req, ec);
+  if (ec) return Unavailable("sending to " + server_ + " failed: " + ec.message());
+
+  beast::flat_buffer buffer;
+  http::response_parser<http::buffer_body> parser;
+  parser.body_limit(boost::none);
+  http::read_header(stream, buffer, parser, ec);
+  if (ec) return Unavailable("reading the answer from " + server_ + " failed: " + ec.message());
+  const int status = static_cast<int>(parser.get().result_int());
+  std::string error_body;
+  std::vector<char> piece(64 * 1024);
+  while (!parser.is_done()) {
+    stream.expires_after(timeout_);
+    parser.get().body().data = piece.data();
+    parser.get().body().size = piece.size();
+    http::read(stream, buffer, parser, ec);
+    if (ec == http::error::need_buffer) ec = {};
+    if (ec) {
+      return Unavailable("reading the answer from " + server_ + " failed: " + ec.message());
+    }
+    const std::string_view got(piece.data(), piece.size() - parser.get().body().size);
+    if (status >= 400) {
+      error_body.append(got);
+    } else if (!got.empty()) {
+      RETURN_IF_ERROR(sink(got));
+    }
+  }
+  if (status < 400) return OkStatus();
+  ApiResponse r;
+  r.status = status;
+  r.body = std::move(error_body);
+  boost::system::error_code parse_ec;
+  r.json = boost::json::parse(r.body, parse_ec);
+  if (parse_ec) r.json = nullptr;
+  return ErrorFromAnswer(r);
 }
 
 }  // namespace mast

@@ -9,6 +9,7 @@
 #define MAST_CLI_API_CLIENT_H_
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -42,6 +43,12 @@ class ApiClient {
                              std::string_view body = {},
                              std::string_view content_type = "application/json") const;
 
+  // GET `target` and hand the body to `sink` piece by piece as it arrives
+  // (large answers, e.g. exports, never sit in memory whole). A status >= 400
+  // is an error as in Call(); so is an error returned by `sink`.
+  Status Download(const std::string& target,
+                  const std::function<Status(std::string_view)>& sink) const;
+
   const std::string& server() const { return server_; }
 
  private:
@@ -52,6 +59,9 @@ class ApiClient {
         port_(std::move(port)),
         token_(std::move(token)),
         timeout_(timeout) {}
+
+  // Turns an error answer into a Status with the server's message.
+  static Status ErrorFromAnswer(const ApiResponse& r);
 
   std::string server_;
   std::string host_;

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -52,6 +53,14 @@ StatusOr<std::string> Sha256DigestOfFile(const std::string& path) {
   EVP_MD_CTX_free(ctx);
   if (failed) return Internal("read " + path + ": " + std::strerror(errno));
   return "sha256:" + Hex(md, len);
+}
+
+std::string HmacSha256Hex(std::string_view key, std::string_view data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), md, &len);
+  return Hex(md, len);
 }
 
 bool IsValidDigest(std::string_view d) {

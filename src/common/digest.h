@@ -18,6 +18,8 @@ std::string Sha256Digest(std::string_view data);
 StatusOr<std::string> Sha256DigestOfFile(const std::string& path);
 // True for "sha256:" followed by 64 lowercase hex digits.
 bool IsValidDigest(std::string_view digest);
+// HMAC-SHA256 of `data` under `key`, as lowercase hex (64 characters).
+std::string HmacSha256Hex(std::string_view key, std::string_view data);
 
 }  // namespace mast
 

@@ -46,6 +46,10 @@ inline void LogError(std::string_view msg, const boost::json::object& f = {}) {
 // UTC time as RFC 3339 with milliseconds ("2026-11-26T20:11:00.123Z").
 std::string Rfc3339(std::chrono::system_clock::time_point t);
 std::string NowRfc3339();
+// Parses an RFC 3339 time ("2026-11-26T20:11:00Z", fractional seconds and a
+// "+hh:mm"/"-hh:mm" offset allowed; "t"/"z" and a space separator too).
+// Errors: kInvalidArgument naming the text.
+StatusOr<std::chrono::system_clock::time_point> ParseRfc3339(std::string_view text);
 
 }  // namespace mast
 

@@ -13,16 +13,19 @@
 
 #include "common/json_writer.h"
 #include "api/classic_api.h"
+#include "cli/predictions_cli.h"
 #include "cli/models_cli.h"
 #include "api/gateway.h"
 #include "api/mlflow_api.h"
 #include "api/oip_api.h"
 #include "api/openapi.h"
+#include "api/predictions_api.h"
 #include "api/registry_api.h"
 #include "api/serving_context.h"
 #include "common/logging.h"
 #include "common/worker_pool.h"
 #include "models/model_manager.h"
+#include "predlog/prediction_log.h"
 #include "registry/registry.h"
 #include "registry/registry_source.h"
 #include "store/blob_store.h"
@@ -64,7 +67,23 @@ struct ServeConfig {
   double registry_poll_s = 1;
   std::string admin_token;   // secret: never printed or logged
   size_t max_upload_bytes = size_t{2} << 30;
+  // Prediction log: "" = <data-dir>/predictions when there is a data dir,
+  // "off", or a directory.
+  std::string prediction_log;
+  double prediction_sample_rate = 1;
+  uint64_t prediction_segment_bytes = 64ull << 20;
+  double prediction_segment_seconds = 3600;
+  uint64_t prediction_retention_bytes = 1ull << 30;
+  double prediction_retention_hours = 168;
+  std::string pii_key;  // secret (MAST_PII_KEY): never printed or logged
 };
+
+// Where the prediction log goes; empty when it is off.
+std::string PredictionLogDir(const ServeConfig& c) {
+  if (c.prediction_log == "off") return "";
+  if (!c.prediction_log.empty()) return c.prediction_log;
+  return c.data_dir.empty() ? "" : c.data_dir + "/predictions";
+}
 
 // The registry runs unless only model files were given; its data lives in
 // --data-dir, else $XDG_DATA_HOME/mast, else ~/.local/share/mast.
@@ -124,7 +143,14 @@ boost::json::object ConfigJson(const ServeConfig& c) {
           {"serve_alias", c.serve_alias},
           {"registry_poll_seconds", c.registry_poll_s},
           {"admin_token", c.admin_token.empty() ? "" : "***"},
-          {"max_upload_bytes", c.max_upload_bytes}};
+          {"max_upload_bytes", c.max_upload_bytes},
+          {"prediction_log", PredictionLogDir(c)},
+          {"prediction_sample_rate", c.prediction_sample_rate},
+          {"prediction_segment_bytes", c.prediction_segment_bytes},
+          {"prediction_segment_seconds", c.prediction_segment_seconds},
+          {"prediction_retention_bytes", c.prediction_retention_bytes},
+          {"prediction_retention_hours", c.prediction_retention_hours},
+          {"pii_key", c.pii_key.empty() ? "" : "***"}};
 }
 
 std::chrono::milliseconds Millis(double seconds) {
@@ -271,6 +297,37 @@ int Serve(ServeConfig config) {
     return 1;
   }
 
+  // The prediction log; its PII hash key comes from MAST_PII_KEY, else from
+  // a key file created once beside the registry data.
+  std::unique_ptr<PredictionLog> prediction_log;
+  if (const std::string dir = PredictionLogDir(config); !dir.empty()) {
+    PredictionLogOptions log_options;
+    log_options.dir = dir;
+    log_options.sample_rate = config.prediction_sample_rate;
+    log_options.segment_max_bytes = config.prediction_segment_bytes;
+    log_options.segment_max_age =
+        std::chrono::seconds(static_cast<int64_t>(config.prediction_segment_seconds));
+    log_options.retention_bytes = config.prediction_retention_bytes;
+    log_options.retention_age =
+        std::chrono::seconds(static_cast<int64_t>(config.prediction_retention_hours * 3600));
+    StatusOr<std::string> key = config.pii_key;
+    if (config.pii_key.empty()) {
+      key = LoadOrCreatePiiKey((config.data_dir.empty() ? DefaultDataDir() : config.data_dir) +
+                               "/pii.key");
+    }
+    StatusOr<std::unique_ptr<PredictionLog>> opened = key.status();
+    if (key.ok()) {
+      log_options.pii_key = *key;
+      opened = PredictionLog::Open(std::move(log_options), &metrics_registry);
+    }
+    if (!opened.ok()) {
+      LogError("cannot open the prediction log", {{"error", opened.status().message()}});
+      FlushLogs();
+      return 1;
+    }
+    prediction_log = std::move(opened).value();
+  }
+
   auto scheduler = MakeInlineScheduler();
   ServingContext context;
   context.models = &models;
@@ -283,6 +340,7 @@ int Serve(ServeConfig config) {
   context.control_workers = &control_workers;
   context.registry_source = registry_source.get();
   context.registry_store = registry_store.get();
+  context.prediction_log = prediction_log.get();
 
   GatewayOptions gateway_options;
   gateway_options.admin_token = config.admin_token;
@@ -296,6 +354,7 @@ int Serve(ServeConfig config) {
                         [source] { source->Notify(); });
     RegisterMlflowApi(&gateway, registry.get(), &control_workers, [source] { source->Notify(); });
   }
+  RegisterPredictionsApi(&gateway, &context);
   RegisterOperationalRoutes(&gateway, &context);
 
   HttpServerOptions options;
@@ -357,6 +416,7 @@ int Serve(ServeConfig config) {
   http_server->Run();
   if (registry_source) registry_source->Stop();
   scheduler->Stop();
+  if (prediction_log) prediction_log->Flush();
   LogInfo("stopped");
   FlushLogs();
   signal_thread.join();
@@ -433,13 +493,37 @@ int main(int argc, char** argv) {
   serve->add_option("--max-upload-bytes", config.max_upload_bytes,
                     "Largest model artifact accepted by POST /api/v1/blobs")
       ->envname("MAST_MAX_UPLOAD_BYTES")->capture_default_str();
+  serve->add_option("--prediction-log", config.prediction_log,
+                    "Prediction log directory, or 'off' (default <data-dir>/predictions when "
+                    "the registry runs, else off)")
+      ->envname("MAST_PREDICTION_LOG");
+  serve->add_option("--prediction-sample-rate", config.prediction_sample_rate,
+                    "Fraction of scored rows written to the prediction log")
+      ->envname("MAST_PREDICTION_SAMPLE_RATE")->capture_default_str()->check(CLI::Range(0.0, 1.0));
+  serve->add_option("--prediction-segment-bytes", config.prediction_segment_bytes,
+                    "Prediction log segment size before a new one starts")
+      ->envname("MAST_PREDICTION_SEGMENT_BYTES")->capture_default_str()
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40));
+  serve->add_option("--prediction-segment-seconds", config.prediction_segment_seconds,
+                    "Prediction log segment age before a new one starts")
+      ->envname("MAST_PREDICTION_SEGMENT_SECONDS")->capture_default_str()
+      ->check(CLI::Range(1.0, 1e9));
+  serve->add_option("--prediction-retention-bytes", config.prediction_retention_bytes,
+                    "Prediction log size kept; the oldest segments go first")
+      ->envname("MAST_PREDICTION_RETENTION_BYTES")->capture_default_str();
+  serve->add_option("--prediction-retention-hours", config.prediction_retention_hours,
+                    "Age after which prediction log segments are deleted")
+      ->envname("MAST_PREDICTION_RETENTION_HOURS")->capture_default_str()
+      ->check(CLI::PositiveNumber);
   serve->add_flag("--print-config", config.print_config,
                   "Print the effective configuration as JSON and exit");
 
   mast::AddRegistryCommands(&app);
+  mast::AddPredictionCommands(&app);
 
   // Secrets come from the environment only (never a flag: flags show in ps).
   if (const char* token = std::getenv("MAST_ADMIN_TOKEN")) config.admin_token = token;
+  if (const char* key = std::getenv("MAST_PII_KEY")) config.pii_key = key;
 
   try {
     app.parse(argc, argv);
@@ -448,5 +532,6 @@ int main(int argc, char** argv) {
   }
   if (serve->parsed()) return mast::Serve(config);
   int code = mast::RunRegistryCommands();
+  if (code < 0) code = mast::RunPredictionCommands();
   return code >= 0 ? code : 2;
 }

@@ -273,11 +273,15 @@ StatusOr<ModelManifest> ParseModelManifest(const std::string& yaml_text,
                                std::string(FeatureTypeName(spec.type)));
       }
     }
-    if (f["pii"]) {
-      try {
-        spec.pii = f["pii"].as<bool>();
-      } catch (const YAML::Exception&) {
-        return InvalidArgument(where + " ('" + spec.name + "'): 'pii' must be true or false");
+    if (const YAML::Node p = f["pii"]) {
+      const std::string text = p.IsScalar() ? p.Scalar() : "";
+      if (text == "true" || text == "hash") {
+        spec.pii = PiiPolicy::kHash;
+      } else if (text == "drop") {
+        spec.pii = PiiPolicy::kDrop;
+      } else if (text != "false") {
+        return InvalidArgument(where + " ('" + spec.name +
+                               "'): 'pii' must be true, false, hash or drop");
       }
     }
     if (f["description"]) spec.description = f["description"].as<std::string>();

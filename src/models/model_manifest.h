@@ -8,7 +8,8 @@
 //       min: 0               # allowed range (numbers), inclusive
 //       max: 120
 //       default: 40          # used when the field is missing (else required)
-//       pii: false           # personal data: never logged or stored raw
+//       pii: false           # personal data: true (= hash) | hash | drop;
+//                            # never logged or stored raw
 //       description: customer age in years
 //     - name: plan
 //       type: string
@@ -27,6 +28,11 @@
 namespace mast {
 
 enum class FeatureType { kFloat, kInt, kBool, kString };
+
+// What the prediction log stores for a personal-data field: the value
+// (kNone), a keyed hash of it (kHash: rows of one person still join), or
+// nothing (kDrop).
+enum class PiiPolicy { kNone, kHash, kDrop };
 
 std::string_view FeatureTypeName(FeatureType type);
 
@@ -67,7 +73,7 @@ struct FeatureSpec {
   // Numbers and bools are held as double, strings in `default_text`.
   std::optional<double> default_number;
   std::optional<std::string> default_text;
-  bool pii = false;
+  PiiPolicy pii = PiiPolicy::kNone;
   std::string description;
   std::vector<Transform> transforms;
 

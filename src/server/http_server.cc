@@ -12,6 +12,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 
 namespace mast {
@@ -183,12 +184,66 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.expires_never();
     auto self = shared_from_this();
     server_->handler->Handle(
-        std::move(request), peer_, [self](HttpResponse response) {
+        std::move(request), peer_,
+        HttpResponder([self](HttpResponse response, std::shared_ptr<BodyStream> body) {
           asio::dispatch(self->stream_.get_executor(),
-                         [self, r = std::move(response)]() mutable {
+                         [self, r = std::move(response), body = std::move(body)]() mutable {
+                           if (body) return self->WriteStreamed(std::move(r), std::move(body));
                            self->Write(std::move(r), /*counted=*/true);
                          });
+        }));
+  }
+
+  // Sends `head` with chunked transfer encoding, then each piece of `body`
+  // as one chunk, asking for the next piece only once the previous one is
+  // written.
+  void WriteStreamed(HttpResponse head, std::shared_ptr<BodyStream> body) {
+    const bool keep = keep_alive_ && !server_->draining.load();
+    auto header = std::make_shared<http::response<http::empty_body>>(head.result(),
+                                                                       head.version());
+    for (const auto& field : head.base()) header->set(field.name_string(), field.value());
+    header->keep_alive(keep);
+    header->chunked(true);
+    auto serializer =
+        std::make_shared<http::response_serializer<http::empty_body>>(*header);
+    stream_.expires_after(server_->options.body_timeout);
+    http::async_write_header(
+        stream_, *serializer,
+        [self = shared_from_this(), header, serializer, body, keep](beast::error_code ec,
+                                                                    size_t) {
+          if (ec) return self->EndStreamed(/*ok=*/false, keep);
+          self->NextChunk(std::move(body), keep);
         });
+  }
+
+  void NextChunk(std::shared_ptr<BodyStream> body, bool keep) {
+    BodyStream* producer = body.get();
+    producer->Next([self = shared_from_this(), body = std::move(body), keep](
+                       std::string chunk, bool ok) mutable {
+      asio::dispatch(self->stream_.get_executor(), [self, body = std::move(body), keep,
+                                                    chunk = std::move(chunk), ok]() mutable {
+        if (!ok) return self->EndStreamed(/*ok=*/false, keep);
+        auto data = std::make_shared<std::string>(std::move(chunk));
+        self->stream_.expires_after(self->server_->options.body_timeout);
+        if (data->empty()) {
+          return asio::async_write(
+              self->stream_, http::make_chunk_last(),
+              [self, keep](beast::error_code ec, size_t) { self->EndStreamed(!ec, keep); });
+        }
+        asio::async_write(self->stream_, http::make_chunk(asio::buffer(*data)),
+                          [self, data, body = std::move(body), keep](beast::error_code ec,
+                                                                     size_t) mutable {
+                            if (ec) return self->EndStreamed(/*ok=*/false, keep);
+                            self->NextChunk(std::move(body), keep);
+                          });
+      });
+    });
+  }
+
+  void EndStreamed(bool ok, bool keep) {
+    server_->inflight.fetch_sub(1);
+    if (!ok || !keep) return Close();
+    ReadRequest();
   }
 
   void Reject(int status, const std::string& message) {

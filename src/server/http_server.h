@@ -33,6 +33,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <type_traits>
 
 #include <boost/beast/http.hpp>
 
@@ -44,8 +45,47 @@ namespace http = boost::beast::http;
 using HttpRequest = http::request<http::string_body>;
 using HttpResponse = http::response<http::string_body>;
 
-// Delivers the response for one request. Call exactly once, from any thread.
-using HttpResponder = std::function<void(HttpResponse)>;
+// A response body produced piece by piece and sent with chunked transfer
+// encoding (e.g. a long export read from disk). The server asks for one piece
+// at a time, after the previous one has been written, so a slow client slows
+// the producer instead of growing a buffer.
+class BodyStream {
+ public:
+  // `chunk` empty means the body is complete; `ok` false means the producer
+  // failed mid-way: the connection is closed without the final chunk, so the
+  // client sees a truncated body rather than a complete-looking one.
+  using Deliver = std::function<void(std::string chunk, bool ok)>;
+  virtual ~BodyStream() = default;
+  // Produces the next piece and calls `deliver` exactly once, from any
+  // thread. Blocking work (disk) belongs on a worker thread, not here.
+  virtual void Next(Deliver deliver) = 0;
+};
+
+// Delivers the response for one request. Call exactly once, from any thread:
+// either with a complete response, or with a response head (status and
+// headers; its body is ignored) and a BodyStream.
+class HttpResponder {
+ public:
+  using Send = std::function<void(HttpResponse, std::shared_ptr<BodyStream>)>;
+  HttpResponder() = default;
+  explicit HttpResponder(Send send) : send_(std::move(send)) {}
+  // A responder that only takes complete responses (handler tests); a
+  // streamed answer reaches it as its head, without the body.
+  template <typename F, typename = std::enable_if_t<std::is_invocable_v<F&, HttpResponse>>>
+  HttpResponder(F complete)  // NOLINT: implicit, like the std::function it replaced
+      : send_([complete = std::move(complete)](HttpResponse r,
+                                                std::shared_ptr<BodyStream>) mutable {
+          complete(std::move(r));
+        }) {}
+  void operator()(HttpResponse response) const { send_(std::move(response), nullptr); }
+  void Stream(HttpResponse head, std::shared_ptr<BodyStream> body) const {
+    send_(std::move(head), std::move(body));
+  }
+  explicit operator bool() const { return static_cast<bool>(send_); }
+
+ private:
+  Send send_;
+};
 
 // Who is on the other end of a connection.
 struct PeerInfo {

@@ -63,6 +63,9 @@ features:
   - {name: age, type: float, min: 0, max: 120, default: 40, description: years}
   - {name: plan, type: string, categories: [basic, pro], pii: true}
   - {name: vip, type: bool, default: true}
+  - {name: email, type: string, pii: drop}
+  - {name: phone, type: string, pii: hash}
+  - {name: city, type: string, pii: false}
 )",
                               "model.yaml");
   ASSERT_TRUE(m.ok()) << m.status().message();
@@ -75,7 +78,11 @@ features:
   EXPECT_EQ(age.description, "years");
   const auto& plan = m->features[1];
   EXPECT_EQ(plan.categories, (std::vector<std::string>{"basic", "pro"}));
-  EXPECT_TRUE(plan.pii);
+  EXPECT_EQ(plan.pii, PiiPolicy::kHash);
+  EXPECT_EQ(age.pii, PiiPolicy::kNone);
+  EXPECT_EQ(m->features[3].pii, PiiPolicy::kDrop);
+  EXPECT_EQ(m->features[4].pii, PiiPolicy::kHash);
+  EXPECT_EQ(m->features[5].pii, PiiPolicy::kNone);
   EXPECT_TRUE(plan.required());
   EXPECT_EQ(*m->features[2].default_number, 1.0);
 }
