@@ -35,10 +35,33 @@ class FakeHandler : public HttpHandler {
       }).detach();
       return;
     }
+    if (request.target() == "/stream" || request.target() == "/stream-fail") {
+      HttpResponse head{http::status::ok, 11};
+      head.set(http::field::content_type, "text/plain");
+      respond.Stream(std::move(head), std::make_shared<Pieces>(request.target() == "/stream"));
+      return;
+    }
     HttpResponse r{http::status::ok, request.version()};
     r.body() = "echo:" + request.body();
     respond(std::move(r));
   }
+  // Streams "a", "b", "c" (from another thread), then ends, or fails after
+  // the first piece.
+  class Pieces : public BodyStream {
+   public:
+    explicit Pieces(bool complete) : complete_(complete) {}
+    void Next(Deliver deliver) override {
+      const int n = next_++;
+      std::thread([this, n, deliver = std::move(deliver)] {
+        if (n < 3 && (complete_ || n == 0)) return deliver(std::string(1, char('a' + n)), true);
+        deliver(std::string(), complete_);
+      }).detach();
+    }
+
+   private:
+    const bool complete_;
+    std::atomic<int> next_{0};
+  };
   HttpResponse Reject(int status, std::string_view target, std::string_view message) override {
     rejected_status = status;
     HttpResponse r{static_cast<http::status>(status), 11};
@@ -120,6 +143,30 @@ TEST_F(HttpServerTest, ServesSeveralRequestsOnOneKeepAliveConnection) {
   EXPECT_TRUE(handler_.last_peer_loopback.load());
   EXPECT_EQ(b.body(), "echo:two");
   EXPECT_TRUE(b.keep_alive());
+}
+
+TEST_F(HttpServerTest, StreamedBodiesAreSentChunkedAndKeepTheConnection) {
+  Start();
+  auto s = Connect();
+  auto r = Send(s, http::verb::get, "/stream");
+  EXPECT_EQ(r.result_int(), 200);
+  EXPECT_TRUE(r.chunked());
+  EXPECT_EQ(r[http::field::content_type], "text/plain");
+  EXPECT_EQ(r.body(), "abc");
+  EXPECT_EQ(Send(s, http::verb::post, "/x", "next").body(), "echo:next");
+}
+
+TEST_F(HttpServerTest, AStreamThatFailsCutsTheConnectionWithoutTheLastChunk) {
+  Start();
+  auto s = Connect();
+  http::request<http::string_body> req{http::verb::get, "/stream-fail", 11};
+  req.set(http::field::host, "localhost");
+  http::write(s, req);
+  beast::flat_buffer buf;
+  http::response<http::string_body> res;
+  beast::error_code ec;
+  http::read(s, buf, res, ec);
+  EXPECT_TRUE(ec) << "a truncated body must not read as complete";
 }
 
 TEST_F(HttpServerTest, HandlersMayAnswerFromAnotherThread) {
