@@ -13,6 +13,7 @@
 
 #include "common/json_writer.h"
 #include "api/classic_api.h"
+#include "cli/features_cli.h"
 #include "cli/predictions_cli.h"
 #include "cli/models_cli.h"
 #include "api/gateway.h"
@@ -519,6 +520,7 @@ int main(int argc, char** argv) {
                   "Print the effective configuration as JSON and exit");
 
   mast::AddRegistryCommands(&app);
+  mast::AddFeatureCommands(&app);
   mast::AddPredictionCommands(&app);
 
   // Secrets come from the environment only (never a flag: flags show in ps).
@@ -532,6 +534,7 @@ int main(int argc, char** argv) {
   }
   if (serve->parsed()) return mast::Serve(config);
   int code = mast::RunRegistryCommands();
+  if (code < 0) code = mast::RunFeatureCommands();
   if (code < 0) code = mast::RunPredictionCommands();
   return code >= 0 ? code : 2;
 }

@@ -36,6 +36,57 @@ std::string SignatureJson(const ModelSignature& sig) {
   return ToJson(o);
 }
 
+StatusOr<ModelSignature> ParseSignatureJson(const json::value& value) {
+  const json::object* o = value.if_object();
+  if (o == nullptr) return InvalidArgument("signature: expected a JSON object");
+  auto specs = [](const json::object& sig, const char* key,
+                  std::vector<TensorSpec>* out) -> Status {
+    const json::value* list = sig.if_contains(key);
+    if (list == nullptr) return OkStatus();
+    if (!list->is_array()) {
+      return InvalidArgument(std::string("signature: '") + key + "' must be a list");
+    }
+    for (const auto& item : list->get_array()) {
+      const json::object* t = item.if_object();
+      const json::value* name = t ? t->if_contains("name") : nullptr;
+      const json::value* type = t ? t->if_contains("datatype") : nullptr;
+      const json::value* shape = t ? t->if_contains("shape") : nullptr;
+      if (!name || !name->is_string() || !type || !type->is_string() || !shape ||
+          !shape->is_array()) {
+        return InvalidArgument(std::string("signature: each of '") + key +
+                               "' needs a string name and datatype and a shape list");
+      }
+      TensorSpec spec;
+      spec.name = std::string(name->get_string());
+      std::optional<DataType> dt = ParseDataType(type->get_string());
+      if (!dt) {
+        return InvalidArgument("signature: '" + spec.name + "' has unknown datatype '" +
+                               std::string(type->get_string()) + "'");
+      }
+      spec.type = *dt;
+      for (const auto& d : shape->get_array()) {
+        if (!d.is_int64()) {
+          return InvalidArgument("signature: '" + spec.name + "' has a non-integer dimension");
+        }
+        spec.shape.push_back(d.get_int64());
+      }
+      out->push_back(std::move(spec));
+    }
+    return OkStatus();
+  };
+  ModelSignature sig;
+  RETURN_IF_ERROR(specs(*o, "inputs", &sig.inputs));
+  RETURN_IF_ERROR(specs(*o, "outputs", &sig.outputs));
+  if (const json::value* names = o->if_contains("feature_names")) {
+    if (!names->is_array()) return InvalidArgument("signature: 'feature_names' must be a list");
+    for (const auto& n : names->get_array()) {
+      if (!n.is_string()) return InvalidArgument("signature: 'feature_names' must be strings");
+      sig.feature_names.emplace_back(n.get_string());
+    }
+  }
+  return sig;
+}
+
 StatusOr<BlobInfo> Registry::PutBlob(std::string_view data) {
   if (data.empty()) return InvalidArgument("the artifact is empty");
   return blobs_->Put(data);

@@ -17,6 +17,8 @@
 #include <memory>
 #include <string>
 
+#include <boost/json/value.hpp>
+
 #include "backends/backend.h"
 #include "models/model_manager.h"
 #include "store/blob_store.h"
@@ -73,6 +75,11 @@ class Registry {
 
 // {"inputs": [{"name","datatype","shape"}], "outputs": [...]} as JSON text.
 std::string SignatureJson(const ModelSignature& signature);
+
+// The inverse of SignatureJson() for what it records (inputs, outputs,
+// feature_names; not the classifier outputs), e.g. a version's "signature"
+// from the REST API. Errors: kInvalidArgument naming what is malformed.
+StatusOr<ModelSignature> ParseSignatureJson(const boost::json::value& signature);
 
 }  // namespace mast
 
