@@ -95,9 +95,8 @@ StatusOr<Tensor> ParseInput(const json::object& in, const TensorSpec& spec) {
                              std::to_string(spec.shape[i]));
     }
   }
-  Tensor t = Tensor::Make(name, *type, std::move(shape));
-  RETURN_IF_ERROR(FillTensorFromJson(*data_v, &t));
-  return t;
+  // Counts the data against the shape before allocating it.
+  return TensorFromJson(name, *type, std::move(shape), *data_v);
 }
 
 void Infer(ServingContext* ctx, std::shared_ptr<Exchange> ex) {

@@ -1,5 +1,6 @@
 #include "api/tensor_json.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <limits>
@@ -104,18 +105,8 @@ std::optional<int64_t> AsInteger(const json::value& v) {
   return std::nullopt;
 }
 
-}  // namespace
-
-Status FillTensorFromJson(const json::value& data, Tensor* t) {
-  std::vector<const json::value*> leaves;
-  const int64_t expected = t->size();
-  leaves.reserve(static_cast<size_t>(std::max<int64_t>(expected, 0)));
-  RETURN_IF_ERROR(Flatten(data, 0, t->name, &leaves));
-  if (static_cast<int64_t>(leaves.size()) != expected) {
-    return InvalidArgument("input '" + t->name + "': shape holds " +
-                           std::to_string(expected) + " elements but data has " +
-                           std::to_string(leaves.size()));
-  }
+// Stores `leaves` (as many as `t` holds) in `t`.
+Status FillFromLeaves(const std::vector<const json::value*>& leaves, Tensor* t) {
   auto bad = [&](size_t i, const char* want) {
     return InvalidArgument("input '" + t->name + "': element " + std::to_string(i) +
                            " is not " + want + " (datatype " +
@@ -136,6 +127,8 @@ Status FillTensorFromJson(const json::value& data, Tensor* t) {
       case DataType::kFp64: {
         auto d = AsNumber(v);
         if (!d) return bad(i, "a number");
+        // A literal beyond the double range (1e400) parses as infinity.
+        if (!std::isfinite(*d)) return bad(i, "within the FP64 range");
         t->data<double>()[i] = *d;
         break;
       }
@@ -165,6 +158,47 @@ Status FillTensorFromJson(const json::value& data, Tensor* t) {
     }
   }
   return OkStatus();
+}
+
+Status CountMismatch(const std::string& name, int64_t expected, size_t got) {
+  return InvalidArgument("input '" + name + "': shape holds " + std::to_string(expected) +
+                         " elements but data has " + std::to_string(got));
+}
+
+}  // namespace
+
+Status FillTensorFromJson(const json::value& data, Tensor* t) {
+  std::vector<const json::value*> leaves;
+  const int64_t expected = t->size();
+  leaves.reserve(static_cast<size_t>(std::max<int64_t>(expected, 0)));
+  RETURN_IF_ERROR(Flatten(data, 0, t->name, &leaves));
+  if (static_cast<int64_t>(leaves.size()) != expected) {
+    return CountMismatch(t->name, expected, leaves.size());
+  }
+  return FillFromLeaves(leaves, t);
+}
+
+StatusOr<Tensor> TensorFromJson(std::string name, DataType type, std::vector<int64_t> shape,
+                                const json::value& data) {
+  std::vector<const json::value*> leaves;
+  RETURN_IF_ERROR(Flatten(data, 0, name, &leaves));
+  // The product saturates (a shape beyond int64 holds more than any body
+  // can carry); a zero dimension still makes it 0.
+  int64_t expected = 1;
+  for (int64_t d : shape) {
+    if (d < 0) {
+      return InvalidArgument("input '" + name + "': shape dimensions must be non-negative");
+    }
+    if (__builtin_mul_overflow(expected, d, &expected)) {
+      expected = std::numeric_limits<int64_t>::max();
+    }
+  }
+  if (static_cast<int64_t>(leaves.size()) != expected) {
+    return CountMismatch(name, expected, leaves.size());
+  }
+  Tensor t = Tensor::Make(std::move(name), type, std::move(shape));
+  RETURN_IF_ERROR(FillFromLeaves(leaves, &t));
+  return t;
 }
 
 }  // namespace mast

@@ -5,6 +5,9 @@
 #ifndef MAST_API_TENSOR_JSON_H_
 #define MAST_API_TENSOR_JSON_H_
 
+#include <string>
+#include <vector>
+
 #include <boost/json/array.hpp>
 #include <boost/json/value.hpp>
 
@@ -29,6 +32,14 @@ boost::json::array RowsToJson(const Tensor& t);
 // (kInvalidArgument) name `t.name`: element count differs from the shape,
 // or an element has the wrong JSON type or does not fit the datatype.
 Status FillTensorFromJson(const boost::json::value& data, Tensor* t);
+
+// Builds tensor `name` of `type` and `shape` from `data`, with the checks of
+// FillTensorFromJson. The element count is compared with the shape before
+// any storage is allocated, so a request declaring a huge shape with little
+// data costs nothing (Tensor::Make followed by FillTensorFromJson would
+// allocate the whole shape first). Errors: kInvalidArgument naming `name`.
+StatusOr<Tensor> TensorFromJson(std::string name, DataType type, std::vector<int64_t> shape,
+                                const boost::json::value& data);
 
 }  // namespace mast
 

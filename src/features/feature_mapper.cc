@@ -88,6 +88,20 @@ std::string FormatBound(double v) {
   return std::string(buf, res.ptr);
 }
 
+// Whether finite `v` can be stored in an element of `type` without
+// overflowing it.
+bool Representable(DataType type, double v) {
+  switch (type) {
+    case DataType::kFp32: return std::fabs(v) <= std::numeric_limits<float>::max();
+    case DataType::kInt32:
+      return v >= std::numeric_limits<int32_t>::min() && v <= std::numeric_limits<int32_t>::max();
+    // 2^63 is exact as a double; casting anything outside [-2^63, 2^63) to
+    // int64_t is undefined.
+    case DataType::kInt64: return v >= -0x1p63 && v < 0x1p63;
+    default: return true;
+  }
+}
+
 void Store(Tensor* t, int64_t index, double v) {
   switch (t->type) {
     case DataType::kFp32: t->data<float>()[index] = static_cast<float>(v); break;
@@ -219,6 +233,17 @@ bool FeatureMapper::Map(const json::value& body, std::vector<Tensor>* inputs,
   }
   const int64_t n = single ? 1 : static_cast<int64_t>(many->size());
   *rows = n;
+  // Rows of `{}` cost two bytes of body but a whole row of tensor: bound the
+  // tensor, not just the body.
+  const int64_t row_elements = matrix_ ? width_ : static_cast<int64_t>(inputs_.size());
+  if (n > kMaxElements / std::max<int64_t>(row_elements, 1)) {
+    errors->push_back({json::array{"body"},
+                       std::to_string(n) + " rows of " + std::to_string(row_elements) +
+                           " values exceed the limit of " + std::to_string(kMaxElements) +
+                           " values per request; send fewer rows per request",
+                       "value_error.too_many_rows"});
+    return false;
+  }
 
   inputs->clear();
   for (const auto& spec : inputs_) {
@@ -234,7 +259,11 @@ bool FeatureMapper::Map(const json::value& body, std::vector<Tensor>* inputs,
   }
   const int64_t width = matrix_ ? width_ : 1;
 
-  for (int64_t r = 0; r < n; ++r) {
+  // Stops once more than kMaxErrors are found: a megabyte of `[{},{},...]`
+  // would otherwise be answered with hundreds of megabytes of errors.
+  const size_t first_error = errors->size();
+  auto too_many = [&] { return errors->size() - first_error > kMaxErrors; };
+  for (int64_t r = 0; r < n && !too_many(); ++r) {
     const json::value& row_value = single ? body : (*many)[static_cast<size_t>(r)];
     auto loc = [&](const std::string& field) {
       json::array l{"body"};
@@ -249,6 +278,7 @@ bool FeatureMapper::Map(const json::value& body, std::vector<Tensor>* inputs,
     }
     if (forbid_unknown_) {
       for (const auto& kv : *row) {
+        if (too_many()) break;
         bool known = false;
         for (const Column& c : columns_) known = known || c.spec.name == kv.key();
         if (!known) {
@@ -306,6 +336,13 @@ bool FeatureMapper::Map(const json::value& body, std::vector<Tensor>* inputs,
         errors->push_back({loc(f.name), TypeErrorMessage(f.type), TypeErrorCode(f.type)});
         continue;
       }
+      // JSON has no Inf or NaN, but a literal beyond the double range (1e400)
+      // parses as infinity; no model input takes it.
+      if (!std::isfinite(*d)) {
+        errors->push_back(
+            {loc(f.name), "value is not a finite number", "value_error.number.not_finite"});
+        continue;
+      }
       if (f.min && *d < *f.min) {
         errors->push_back({loc(f.name),
                            "ensure this value is greater than or equal to " +
@@ -319,8 +356,7 @@ bool FeatureMapper::Map(const json::value& body, std::vector<Tensor>* inputs,
                            "value_error.number.not_le"});
         continue;
       }
-      if (t.type == DataType::kFp32 && std::isfinite(*d) &&
-          std::fabs(*d) > std::numeric_limits<float>::max()) {
+      if (t.type == DataType::kFp32 && std::fabs(*d) > std::numeric_limits<float>::max()) {
         errors->push_back({loc(f.name), "value is out of range for a 32-bit float",
                            "value_error.number.not_finite"});
         continue;
@@ -332,8 +368,20 @@ bool FeatureMapper::Map(const json::value& body, std::vector<Tensor>* inputs,
                            "value_error.number.out_of_range"});
         continue;
       }
+      if (t.type == DataType::kInt64 && !Representable(t.type, *d)) {
+        errors->push_back({loc(f.name), "value is out of range for a 64-bit integer",
+                           "value_error.number.out_of_range"});
+        continue;
+      }
       Transform(f, *d, "", &t, index, loc(f.name), errors);
     }
+  }
+  if (too_many()) {
+    errors->resize(first_error + kMaxErrors);
+    errors->push_back({json::array{"body"},
+                       "more than " + std::to_string(kMaxErrors) + " errors; only the first " +
+                           std::to_string(kMaxErrors) + " are listed",
+                       "value_error.too_many_errors"});
   }
   return errors->empty();
 }
@@ -418,6 +466,13 @@ bool FeatureMapper::Transform(const FeatureSpec& f, double x, const std::string&
         return true;
       }
     }
+  }
+  // A valid value can still overflow on the way (a large value standardized
+  // by a small std, min_max over a narrow range).
+  if (!std::isfinite(x) || !Representable(t->type, x)) {
+    errors->push_back({loc, "value is out of range for the model input after the transforms",
+                       "value_error.number.not_finite"});
+    return false;
   }
   Store(t, index, x);
   return true;

@@ -49,9 +49,20 @@ class FeatureMapper {
   static StatusOr<std::unique_ptr<FeatureMapper>> Create(
       const ModelSignature& signature, const ModelManifest& manifest);
 
+  // At most this many errors are listed for one body.
+  static constexpr size_t kMaxErrors = 1000;
+  // Most input values one request may expand to (rows x columns); more is
+  // one error (type value_error.too_many_rows) before anything is allocated.
+  static constexpr int64_t kMaxElements = int64_t{1} << 24;
+
   // Converts `body` (one object, or a non-empty array of objects) into
   // tensors. On invalid input returns false and fills `errors` with every
-  // problem found; `inputs` is then unspecified.
+  // problem found, in body order; `inputs` is then unspecified. Past
+  // kMaxErrors problems, checking stops and `errors` holds the first
+  // kMaxErrors plus one last entry (loc ["body"], type
+  // "value_error.too_many_errors") saying that more were left out.
+  // Numbers must be finite (a literal such as 1e400 parses as infinity) and
+  // fit the model input's type, before and after the transforms.
   bool Map(const boost::json::value& body, std::vector<Tensor>* inputs,
            int64_t* rows, std::vector<FieldError>* errors) const;
 

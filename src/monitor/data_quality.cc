@@ -36,6 +36,10 @@ DataQuality::DataQuality(std::string model, std::string version, std::vector<std
 void DataQuality::Record(int64_t rows, const std::vector<FieldError>& errors) {
   rows_->Increment(static_cast<double>(rows));
   for (const auto& e : errors) {
+    // Limits on the request as a whole say nothing about a field.
+    if (e.type == "value_error.too_many_errors" || e.type == "value_error.too_many_rows") {
+      continue;
+    }
     // loc is ["body", <row>?, <field>?]; a missing field means the row
     // itself was not an object.
     std::string field = "_row";

@@ -22,6 +22,8 @@ TEST(DataQualityTest, CountsRowsAndIssuesPerFieldAndKind) {
       {json::array{"body", 2, "plan"}, "str type expected", "type_error.str"},
       {json::array{"body", 2, "agee"}, "extra fields not permitted", "value_error.extra"},
       {json::array{"body", 3}, "value is not a valid dict", "type_error.dict"},
+      // Limits on the whole request: not a field's problem.
+      {json::array{"body"}, "more than 1000 errors", "value_error.too_many_errors"},
   };
   q.Record(4, errors);
   q.Record(10, {});

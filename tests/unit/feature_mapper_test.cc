@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+#include <string>
+
 #include <boost/json.hpp>
 
 namespace mast {
@@ -120,6 +123,105 @@ TEST(FeatureMapperTest, FloatOverflowIsAnError) {
   EXPECT_FALSE(r.ok);
 }
 
+// Boost.JSON reads a literal beyond the double range as infinity.
+TEST(FeatureMapperTest, NumberLiteralsThatOverflowToInfinityAreErrors) {
+  for (DataType type : {DataType::kFp32, DataType::kFp64}) {
+    auto m = FeatureMapper::Create(MatrixModel(1, type), Manifest({{"x", FeatureType::kFloat}}));
+    ASSERT_TRUE(m.ok());
+    for (const char* body : {R"({"x": 1e400})", R"({"x": -1e400})"}) {
+      auto r = Map(**m, body);
+      ASSERT_FALSE(r.ok) << body;
+      ASSERT_EQ(r.errors.size(), 1u) << body;
+      EXPECT_EQ(json::serialize(r.errors[0].loc), R"(["body","x"])");
+      EXPECT_EQ(r.errors[0].type, "value_error.number.not_finite") << body;
+      EXPECT_EQ(r.errors[0].msg, "value is not a finite number") << body;
+    }
+    EXPECT_TRUE(Map(**m, R"({"x": 1e30})").ok);
+  }
+}
+
+TEST(FeatureMapperTest, IntegersBeyondInt64AreErrors) {
+  auto m = FeatureMapper::Create(MatrixModel(1, DataType::kInt64),
+                                 Manifest({{"n", FeatureType::kInt}}));
+  ASSERT_TRUE(m.ok());
+  for (const char* body : {R"({"n": 1e19})", R"({"n": -1e19})", R"({"n": 9223372036854775808})",
+                           R"({"n": 18446744073709551615})"}) {
+    auto r = Map(**m, body);
+    ASSERT_FALSE(r.ok) << body;
+    EXPECT_EQ(r.errors[0].type, "value_error.number.out_of_range") << body;
+    EXPECT_EQ(r.errors[0].msg, "value is out of range for a 64-bit integer") << body;
+  }
+  auto low = Map(**m, R"({"n": -9223372036854775808})");
+  ASSERT_TRUE(low.ok);
+  EXPECT_EQ(low.inputs[0].data<int64_t>()[0], std::numeric_limits<int64_t>::min());
+  auto high = Map(**m, R"({"n": 9.2e18})");
+  ASSERT_TRUE(high.ok);
+  EXPECT_EQ(high.inputs[0].data<int64_t>()[0], int64_t{9200000000000000000});
+}
+
+TEST(FeatureMapperTest, TransformResultBeyondTheInputTypeIsAnError) {
+  auto manifest = ParseModelManifest(R"(
+features:
+  - name: x
+    type: float
+    transforms: [{standardize: {mean: 0, std: 1e-10}}]
+)",
+                                     "model.yaml");
+  ASSERT_TRUE(manifest.ok()) << manifest.status().message();
+  auto m = FeatureMapper::Create(MatrixModel(1), *manifest);
+  ASSERT_TRUE(m.ok()) << m.status().message();
+  EXPECT_TRUE(Map(**m, R"({"x": 1})").ok);
+  auto r = Map(**m, R"([{"x": 1}, {"x": 1e30}])");  // 1e40 does not fit a float
+  ASSERT_FALSE(r.ok);
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(json::serialize(r.errors[0].loc), R"(["body",1,"x"])");
+  EXPECT_EQ(r.errors[0].type, "value_error.number.not_finite");
+  EXPECT_NE(r.errors[0].msg.find("after the transforms"), std::string::npos) << r.errors[0].msg;
+}
+
+// `n` copies of `row` as a JSON array.
+std::string RepeatedRows(const std::string& row, size_t n) {
+  std::string body = "[";
+  for (size_t i = 0; i < n; ++i) body += (i ? "," : "") + row;
+  return body + "]";
+}
+
+TEST(FeatureMapperTest, ErrorsStopAfterTheCapWithAFinalNote) {
+  auto m = FeatureMapper::Create(
+      MatrixModel(2), Manifest({{"x", FeatureType::kFloat}, {"y", FeatureType::kFloat}}));
+  ASSERT_TRUE(m.ok());
+  const size_t cap = FeatureMapper::kMaxErrors;
+  // Exactly the cap: every error listed, no note.
+  auto exact = Map(**m, RepeatedRows("{}", cap / 2));
+  ASSERT_FALSE(exact.ok);
+  ASSERT_EQ(exact.errors.size(), cap);
+  EXPECT_EQ(exact.errors.back().type, "value_error.missing");
+  // Far more: the first `cap` in body order, then the note.
+  auto many = Map(**m, RepeatedRows("{}", 100000));
+  ASSERT_FALSE(many.ok);
+  ASSERT_EQ(many.errors.size(), cap + 1);
+  EXPECT_EQ(json::serialize(many.errors[0].loc), R"(["body",0,"x"])");
+  EXPECT_EQ(json::serialize(many.errors[cap - 1].loc),
+            "[\"body\"," + std::to_string(cap / 2 - 1) + ",\"y\"]");
+  EXPECT_EQ(json::serialize(many.errors[cap].loc), R"(["body"])");
+  EXPECT_EQ(many.errors[cap].type, "value_error.too_many_errors");
+  EXPECT_EQ(many.errors[cap].msg, "more than 1000 errors; only the first 1000 are listed");
+}
+
+TEST(FeatureMapperTest, ExtraFieldsOfOneRowCountTowardsTheCap) {
+  ModelManifest manifest = Manifest({{"x", FeatureType::kFloat}});
+  manifest.unknown_fields = UnknownFieldPolicy::kForbid;
+  auto m = FeatureMapper::Create(MatrixModel(1), manifest);
+  ASSERT_TRUE(m.ok());
+  std::string body = R"({"x": 1)";
+  for (int i = 0; i < 50000; ++i) body += ",\"f" + std::to_string(i) + "\": 0";
+  auto r = Map(**m, body + "}");
+  ASSERT_FALSE(r.ok);
+  ASSERT_EQ(r.errors.size(), FeatureMapper::kMaxErrors + 1);
+  EXPECT_EQ(json::serialize(r.errors[0].loc), R"(["body","f0"])");
+  EXPECT_EQ(r.errors.back().type, "value_error.too_many_errors");
+}
+
 TEST(FeatureMapperTest, OneInputPerFeatureUsesInputNamesAndTypes) {
   ModelSignature sig;
   sig.inputs = {{"color", DataType::kBytes, {-1, 1}},
@@ -235,6 +337,38 @@ TEST(FeatureMapperConstraintsTest, CategoriesAreEnforced) {
   ASSERT_EQ(errors.size(), 1u);
   EXPECT_EQ(errors[0].type, "type_error.enum");
   EXPECT_NE(errors[0].msg.find("'basic', 'pro'"), std::string::npos) << errors[0].msg;
+}
+
+}  // namespace
+}  // namespace mast
+
+namespace mast {
+namespace {
+
+TEST(FeatureMapperLimitTest, RowsTimesColumnsOverTheLimitFailBeforeAllocating) {
+  // A one-hot over 4096 categories: each `{}` row (all defaults) is 4096
+  // values, so 4097 rows exceed 2^24 values.
+  FeatureSpec plan{"plan", FeatureType::kString};
+  plan.default_text = "c0";
+  Transform one_hot{Transform::kOneHot};
+  for (int i = 0; i < 4096; ++i) one_hot.categories.push_back("c" + std::to_string(i));
+  plan.transforms.push_back(one_hot);
+  auto m = FeatureMapper::Create(MatrixModel(4096), Manifest({plan}));
+  ASSERT_TRUE(m.ok()) << m.status().message();
+  auto body = [](int rows) {
+    std::string s = "[";
+    for (int i = 0; i < rows; ++i) s += i ? ",{}" : "{}";
+    return s + "]";
+  };
+  auto fits = Map(**m, body(4096));
+  EXPECT_TRUE(fits.ok);
+  auto over = Map(**m, body(4097));
+  ASSERT_FALSE(over.ok);
+  ASSERT_EQ(over.errors.size(), 1u);
+  EXPECT_EQ(over.errors[0].type, "value_error.too_many_rows");
+  EXPECT_EQ(over.errors[0].loc, json::array{"body"});
+  EXPECT_NE(over.errors[0].msg.find("4097 rows"), std::string::npos) << over.errors[0].msg;
+  EXPECT_TRUE(over.inputs.empty());
 }
 
 }  // namespace
