@@ -56,6 +56,11 @@ struct BackendOptions {
   // Threads one inference may use inside the engine (ONNX Runtime intra-op,
   // XGBoost nthread). 1 suits a server that runs requests in parallel.
   int intra_op_threads = 1;
+  // ONNX Runtime: threads running independent graph nodes in parallel (more
+  // than 1 switches to the parallel execution mode).
+  int inter_op_threads = 1;
+  // ONNX Runtime graph optimisation: disable, basic, extended or all.
+  std::string graph_optimization = "all";
 };
 
 // Artifact formats, as the registry records them.

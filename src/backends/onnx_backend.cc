@@ -222,9 +222,16 @@ StatusOr<std::unique_ptr<Backend>> LoadOrThrow(const std::string& path,
                                                const BackendOptions& options) {
   Ort::SessionOptions so;
   so.SetIntraOpNumThreads(std::max(1, options.intra_op_threads));
-  so.SetInterOpNumThreads(1);
-  so.SetExecutionMode(ExecutionMode::ORT_SEQUENTIAL);
-  so.SetGraphOptimizationLevel(GraphOptimizationLevel::ORT_ENABLE_ALL);
+  so.SetInterOpNumThreads(std::max(1, options.inter_op_threads));
+  so.SetExecutionMode(options.inter_op_threads > 1 ? ExecutionMode::ORT_PARALLEL
+                                                   : ExecutionMode::ORT_SEQUENTIAL);
+  GraphOptimizationLevel level = GraphOptimizationLevel::ORT_ENABLE_ALL;
+  if (options.graph_optimization == "disable") level = GraphOptimizationLevel::ORT_DISABLE_ALL;
+  if (options.graph_optimization == "basic") level = GraphOptimizationLevel::ORT_ENABLE_BASIC;
+  if (options.graph_optimization == "extended") {
+    level = GraphOptimizationLevel::ORT_ENABLE_EXTENDED;
+  }
+  so.SetGraphOptimizationLevel(level);
   auto session = std::make_unique<Ort::Session>(ProcessEnv(), path.c_str(), so);
 
   Ort::AllocatorWithDefaultOptions allocator;

@@ -35,6 +35,7 @@
 #include "store/sql_database.h"
 #include "monitor/metrics.h"
 #include "monitor/serving_metrics.h"
+#include "scheduler/batching_scheduler.h"
 #include "scheduler/scheduler.h"
 #include "server/http_server.h"
 
@@ -53,6 +54,7 @@ struct ServeConfig {
   std::string log_level = "INFO";
   int io_threads = 0;  // 0: one per core
   int intra_op_threads = 1;
+  int batch_threads = 0;  // 0: one per core
   size_t max_body_bytes = 4 * 1024 * 1024;
   int max_connections = 1024;
   double header_timeout_s = 10;
@@ -131,6 +133,7 @@ boost::json::object ConfigJson(const ServeConfig& c) {
           {"log_level", c.log_level},
           {"io_threads", c.io_threads},
           {"intra_op_threads", c.intra_op_threads},
+          {"batch_threads", c.batch_threads},
           {"max_body_bytes", c.max_body_bytes},
           {"max_connections", c.max_connections},
           {"header_timeout_seconds", c.header_timeout_s},
@@ -329,7 +332,11 @@ int Serve(ServeConfig config) {
     prediction_log = std::move(opened).value();
   }
 
-  auto scheduler = MakeInlineScheduler();
+  BatchingSchedulerOptions batching;
+  batching.executor_threads = config.batch_threads > 0
+                                  ? config.batch_threads
+                                  : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  auto scheduler = MakeBatchingScheduler(batching, &metrics_registry);
   ServingContext context;
   context.models = &models;
   context.scheduler = scheduler.get();
@@ -455,6 +462,9 @@ int main(int argc, char** argv) {
   serve->add_option("--io-threads", config.io_threads,
                     "Threads serving HTTP and running inline inference (0: one per core)")
       ->envname("MAST_IO_THREADS")->capture_default_str()->check(CLI::Range(0, 256));
+  serve->add_option("--batch-threads", config.batch_threads,
+                    "Threads running batches of models with dynamic batching (0: one per core)")
+      ->envname("MAST_BATCH_THREADS")->capture_default_str()->check(CLI::Range(0, 256));
   serve->add_option("--intra-op-threads", config.intra_op_threads,
                     "Threads one inference may use inside the engine")
       ->envname("MAST_INTRA_OP_THREADS")->capture_default_str()->check(CLI::Range(1, 256));

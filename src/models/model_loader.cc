@@ -25,7 +25,13 @@ StatusOr<std::unique_ptr<ModelVersion>> LoadModelVersion(const std::string& name
   model->version = version;
   model->artifact_path = files.artifact_path;
   ASSIGN_OR_RETURN(model->manifest, ParseModelManifest(files.manifest_text, files.manifest_origin));
-  ASSIGN_OR_RETURN(model->backend, LoadBackend(files.artifact_path, options, files.format));
+  // The manifest's engine settings override the server's.
+  BackendOptions engine = options;
+  const BackendConfig& wanted = model->manifest.backend;
+  if (wanted.intra_op_threads) engine.intra_op_threads = *wanted.intra_op_threads;
+  if (wanted.inter_op_threads) engine.inter_op_threads = *wanted.inter_op_threads;
+  if (wanted.graph_optimization) engine.graph_optimization = *wanted.graph_optimization;
+  ASSIGN_OR_RETURN(model->backend, LoadBackend(files.artifact_path, engine, files.format));
   auto mapper = FeatureMapper::Create(model->backend->signature(), model->manifest);
   if (mapper.ok()) {
     model->features = std::move(mapper).value();

@@ -182,6 +182,81 @@ Status ParseTransforms(const YAML::Node& list, const std::string& where, Feature
 
 }  // namespace
 
+namespace {
+
+// An integer in [lo, hi] at `node[key]`, if present.
+StatusOr<std::optional<int64_t>> BoundedInt(const YAML::Node& node, const char* key, int64_t lo,
+                                            int64_t hi, const std::string& where) {
+  const YAML::Node v = node[key];
+  if (!v) return std::optional<int64_t>();
+  int64_t n = 0;
+  try {
+    n = v.as<int64_t>();
+  } catch (const YAML::Exception&) {
+    return InvalidArgument(where + ": '" + key + "' must be an integer");
+  }
+  if (n < lo || n > hi) {
+    return InvalidArgument(where + ": '" + key + "' must be between " + std::to_string(lo) +
+                           " and " + std::to_string(hi) + ", not " + std::to_string(n));
+  }
+  return std::optional<int64_t>(n);
+}
+
+Status CheckKeys(const YAML::Node& node, const std::set<std::string>& allowed,
+                 const std::string& where) {
+  if (!node.IsMap()) return InvalidArgument(where + " must be a mapping");
+  for (const auto& kv : node) {
+    const std::string key = kv.first.as<std::string>();
+    if (!allowed.count(key)) return InvalidArgument(where + ": unknown key '" + key + "'");
+  }
+  return OkStatus();
+}
+
+Status ParseBatching(const YAML::Node& b, const std::string& origin, BatchingConfig* out) {
+  const std::string where = origin + ": batching";
+  RETURN_IF_ERROR(CheckKeys(b, {"enabled", "max_batch_size", "max_queue_delay_us",
+                                "max_queue_size", "timeout_us"},
+                            where));
+  out->enabled = true;
+  if (const YAML::Node e = b["enabled"]) {
+    try {
+      out->enabled = e.as<bool>();
+    } catch (const YAML::Exception&) {
+      return InvalidArgument(where + ": 'enabled' must be true or false");
+    }
+  }
+  ASSIGN_OR_RETURN(auto size, BoundedInt(b, "max_batch_size", 1, 1 << 20, where));
+  ASSIGN_OR_RETURN(auto delay, BoundedInt(b, "max_queue_delay_us", 0, 10'000'000, where));
+  ASSIGN_OR_RETURN(auto queue, BoundedInt(b, "max_queue_size", 1, 1 << 24, where));
+  ASSIGN_OR_RETURN(auto timeout, BoundedInt(b, "timeout_us", 0, 3'600'000'000, where));
+  if (size) out->max_batch_size = *size;
+  if (delay) out->max_queue_delay_us = *delay;
+  if (queue) out->max_queue_size = *queue;
+  if (timeout) out->timeout_us = *timeout;
+  return OkStatus();
+}
+
+Status ParseBackend(const YAML::Node& b, const std::string& origin, BackendConfig* out) {
+  const std::string where = origin + ": backend";
+  RETURN_IF_ERROR(
+      CheckKeys(b, {"intra_op_threads", "inter_op_threads", "graph_optimization"}, where));
+  ASSIGN_OR_RETURN(auto intra, BoundedInt(b, "intra_op_threads", 1, 256, where));
+  ASSIGN_OR_RETURN(auto inter, BoundedInt(b, "inter_op_threads", 1, 256, where));
+  if (intra) out->intra_op_threads = static_cast<int>(*intra);
+  if (inter) out->inter_op_threads = static_cast<int>(*inter);
+  if (const YAML::Node g = b["graph_optimization"]) {
+    const std::string level = g.IsScalar() ? g.Scalar() : "";
+    if (level != "disable" && level != "basic" && level != "extended" && level != "all") {
+      return InvalidArgument(where +
+                             ": 'graph_optimization' must be disable, basic, extended or all");
+    }
+    out->graph_optimization = level;
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
 StatusOr<ModelManifest> ParseModelManifest(const std::string& yaml_text,
                                            const std::string& origin) {
   YAML::Node root;
@@ -203,6 +278,12 @@ StatusOr<ModelManifest> ParseModelManifest(const std::string& yaml_text,
       return InvalidArgument(origin + ": unknown_fields must be 'ignore' or 'forbid', not '" +
                              policy + "'");
     }
+  }
+  if (const YAML::Node b = root["batching"]) {
+    RETURN_IF_ERROR(ParseBatching(b, origin, &manifest.batching));
+  }
+  if (const YAML::Node b = root["backend"]) {
+    RETURN_IF_ERROR(ParseBackend(b, origin, &manifest.backend));
   }
   YAML::Node features = root["features"];
   if (!features) return manifest;

@@ -88,9 +88,36 @@ struct FeatureSpec {
 
 enum class UnknownFieldPolicy { kIgnore, kForbid };
 
+// Dynamic batching of one model version (`batching:`; off unless present):
+//   batching: {max_batch_size: 32, max_queue_delay_us: 500,
+//              max_queue_size: 1024, timeout_us: 0, enabled: true}
+// Concurrent requests are merged into batches of up to `max_batch_size`
+// rows; a batch waits at most `max_queue_delay_us` for more rows; more than
+// `max_queue_size` waiting requests are refused (503); a request waiting
+// longer than `timeout_us` (0: no limit) is answered 503.
+struct BatchingConfig {
+  bool enabled = false;
+  int64_t max_batch_size = 32;
+  int64_t max_queue_delay_us = 500;
+  int64_t max_queue_size = 1024;
+  int64_t timeout_us = 0;
+};
+
+// Engine settings of one model version (`backend:`); unset fields keep the
+// server's defaults:
+//   backend: {intra_op_threads: 1, inter_op_threads: 1,
+//             graph_optimization: all}   # disable | basic | extended | all
+struct BackendConfig {
+  std::optional<int> intra_op_threads;
+  std::optional<int> inter_op_threads;
+  std::optional<std::string> graph_optimization;
+};
+
 struct ModelManifest {
   std::vector<FeatureSpec> features;
   UnknownFieldPolicy unknown_fields = UnknownFieldPolicy::kIgnore;
+  BatchingConfig batching;
+  BackendConfig backend;
 };
 
 // Parses manifest text. Errors (kInvalidArgument) name the file (`origin`)

@@ -259,6 +259,7 @@ void PredictionLog::Append(PredictionEvent event) {
     std::lock_guard<std::mutex> lock(mu_);
     if (!stopping_ && queue_bytes_ + bytes <= options_.queue_max_bytes) {
       queue_bytes_ += bytes;
+      queue_bytes_gauge_->Set(static_cast<double>(queue_bytes_));
       ++appended_;
       event.bytes = bytes;
       queue_.push_back(std::move(event));

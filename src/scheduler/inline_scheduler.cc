@@ -14,13 +14,8 @@ class InlineScheduler final : public Scheduler {
       return Unavailable("server is shutting down");
     }
     inflight_.fetch_add(1, std::memory_order_relaxed);
-    const auto start = std::chrono::steady_clock::now();
-    auto outputs = request.model->backend->Run(request.inputs, request.output_names);
-    const double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (request.model->inference_seconds != nullptr) {
-      request.model->inference_seconds->Observe(seconds);
-    }
+    double seconds = 0;
+    auto outputs = RunInference(request, &seconds);
     inflight_.fetch_sub(1, std::memory_order_relaxed);
     done(std::move(outputs), seconds);
     return OkStatus();
@@ -34,6 +29,16 @@ class InlineScheduler final : public Scheduler {
 };
 
 }  // namespace
+
+StatusOr<std::vector<Tensor>> RunInference(const InferenceRequest& request, double* seconds) {
+  const auto start = std::chrono::steady_clock::now();
+  auto outputs = request.model->backend->Run(request.inputs, request.output_names);
+  *seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (request.model->inference_seconds != nullptr) {
+    request.model->inference_seconds->Observe(*seconds);
+  }
+  return outputs;
+}
 
 std::unique_ptr<Scheduler> MakeInlineScheduler() {
   return std::make_unique<InlineScheduler>();

@@ -1,8 +1,9 @@
 // Scheduler: decides when and where a model version runs a request's tensors.
 //
-// InlineScheduler (the default) runs the backend at once on the calling
-// thread; a dynamic batcher (merging concurrent requests into one batch) plugs
-// in behind the same interface.
+// InlineScheduler runs the backend at once on the calling thread;
+// BatchingScheduler (batching_scheduler.h, what `mast serve` uses) merges
+// concurrent requests of models that ask for dynamic batching and runs the
+// others inline.
 //
 // Contract: if Enqueue() returns OK the scheduler has taken ownership of the
 // request and calls `done` exactly once, from some thread; if it returns an
@@ -43,6 +44,10 @@ class Scheduler {
 };
 
 std::unique_ptr<Scheduler> MakeInlineScheduler();
+
+// Runs `request` on its model's backend now, on this thread; records the
+// backend time in the version's inference histogram and in `*seconds`.
+StatusOr<std::vector<Tensor>> RunInference(const InferenceRequest& request, double* seconds);
 
 }  // namespace mast
 

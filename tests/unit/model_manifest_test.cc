@@ -104,3 +104,48 @@ TEST(ModelManifestTest, InconsistentConstraintsAreRejectedNamingTheFeature) {
 
 }  // namespace
 }  // namespace mast
+
+namespace mast {
+namespace {
+
+TEST(ModelManifestBatchingTest, BatchingAndBackendSettingsAreRead) {
+  auto m = ParseModelManifest(R"(
+batching: {max_batch_size: 64, max_queue_delay_us: 250, max_queue_size: 100, timeout_us: 5000}
+backend: {intra_op_threads: 2, inter_op_threads: 1, graph_optimization: basic}
+)",
+                              "model.yaml");
+  ASSERT_TRUE(m.ok()) << m.status().message();
+  EXPECT_TRUE(m->batching.enabled);
+  EXPECT_EQ(m->batching.max_batch_size, 64);
+  EXPECT_EQ(m->batching.max_queue_delay_us, 250);
+  EXPECT_EQ(m->batching.max_queue_size, 100);
+  EXPECT_EQ(m->batching.timeout_us, 5000);
+  EXPECT_EQ(*m->backend.intra_op_threads, 2);
+  EXPECT_EQ(*m->backend.graph_optimization, "basic");
+
+  auto off = ParseModelManifest("features: [{name: a}]", "model.yaml");
+  ASSERT_TRUE(off.ok());
+  EXPECT_FALSE(off->batching.enabled);
+  EXPECT_FALSE(off->backend.intra_op_threads.has_value());
+  auto disabled = ParseModelManifest("batching: {enabled: false}", "model.yaml");
+  ASSERT_TRUE(disabled.ok());
+  EXPECT_FALSE(disabled->batching.enabled);
+}
+
+TEST(ModelManifestBatchingTest, BadSettingsNameTheKey) {
+  for (const auto& [yaml, key] : std::vector<std::pair<std::string, std::string>>{
+           {"batching: {max_batch_size: 0}", "max_batch_size"},
+           {"batching: {max_queue_delay_us: soon}", "max_queue_delay_us"},
+           {"batching: {max_batch: 8}", "max_batch"},
+           {"batching: 8", "batching"},
+           {"backend: {graph_optimization: turbo}", "graph_optimization"},
+           {"backend: {intra_op_threads: 0}", "intra_op_threads"}}) {
+    auto m = ParseModelManifest(yaml, "model.yaml");
+    ASSERT_FALSE(m.ok()) << yaml;
+    EXPECT_NE(m.status().message().find(key), std::string::npos) << m.status().message();
+    EXPECT_NE(m.status().message().find("model.yaml"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace mast
