@@ -18,7 +18,7 @@ APT_PACKAGES=(
   # build
   build-essential cmake ninja-build ccache pkg-config
   libssl-dev libsqlite3-dev libpq-dev libxgboost-dev libyaml-cpp-dev
-  libspdlog-dev libfmt-dev libcli11-dev
+  libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   curl ca-certificates
   # test fixtures and checks (promtool ships in the prometheus package);

@@ -1,6 +1,8 @@
 #include "common/json_writer.h"
 #include "api/gateway.h"
 
+#include <unordered_map>
+
 #include <openssl/crypto.h>
 
 #include <cctype>
@@ -221,6 +223,29 @@ HttpResponse Gateway::Reject(int status, std::string_view target,
   return r;
 }
 
+const Gateway::RequestSeries& Gateway::SeriesFor(const std::string& route,
+                                                 const std::string& model,
+                                                 const std::string& version, int status) {
+  // Per thread, so the lookup takes no lock; the key buffer is reused, so a
+  // hit allocates nothing. Children are never removed from their families.
+  thread_local std::unordered_map<std::string, RequestSeries> cache;
+  thread_local std::string key;
+  key.clear();
+  key.append(reinterpret_cast<const char*>(&metrics_), sizeof(metrics_));
+  key.append(reinterpret_cast<const char*>(&status), sizeof(status));
+  key += route;
+  key += '\x1f';
+  key += model;
+  key += '\x1f';
+  key += version;
+  auto it = cache.find(key);
+  if (it != cache.end()) return it->second;
+  RequestSeries series{
+      metrics_->requests->WithLabels({route, model, version, std::to_string(status)}),
+      metrics_->request_seconds->WithLabels({route, model, version})};
+  return cache.emplace(key, series).first->second;
+}
+
 void Gateway::Finish(Exchange* ex, HttpResponse response, HttpResponder* respond,
                      std::shared_ptr<BodyStream> body) {
   response.set("X-Request-Id", ex->request_id);
@@ -233,9 +258,9 @@ void Gateway::Finish(Exchange* ex, HttpResponse response, HttpResponder* respond
   // metric without bound.
   const std::string& route =
       ex->route_id >= 0 ? routes_[ex->route_id].pattern : std::string("unmatched");
-  metrics_->requests->WithLabels({route, ex->model, ex->version, std::to_string(status)})
-      ->Increment();
-  metrics_->request_seconds->WithLabels({route, ex->model, ex->version})->Observe(seconds);
+  const RequestSeries& series = SeriesFor(route, ex->model, ex->version, status);
+  series.count->Increment();
+  series.seconds->Observe(seconds);
   if (LogEnabled(LogLevel::kInfo)) {
     json::object fields{{"request_id", ex->request_id},
                         {"method", ex->request.method_string()},

@@ -61,12 +61,19 @@ class Gateway final : public HttpHandler {
   HttpResponse Reject(int status, std::string_view target,
                       std::string_view message) override;
 
-  // Called by Exchange: records the request (metrics, access log; a streamed body's latency is
-  // to its first byte) and sends the response.
+  // Called by Exchange: records the request (metrics, access log; a
+  // streamed body's latency is to its first byte) and sends the response.
   void Finish(Exchange* exchange, HttpResponse response, HttpResponder* respond,
               std::shared_ptr<BodyStream> body);
 
  private:
+  // The request counter and latency histogram of one label set.
+  struct RequestSeries {
+    Counter* count;
+    Histogram* seconds;
+  };
+  const RequestSeries& SeriesFor(const std::string& route, const std::string& model,
+                                 const std::string& version, int status);
   // OK, or the 401/403 to answer for a management route.
   Status Authorize(const Exchange& ex, const PeerInfo& peer) const;
 

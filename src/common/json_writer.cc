@@ -7,9 +7,7 @@
 
 namespace mast {
 
-namespace {
-
-void AppendString(std::string_view s, std::string* out) {
+void AppendJsonString(std::string_view s, std::string* out) {
   static const char* kHex = "0123456789abcdef";
   out->push_back('"');
   for (unsigned char c : s) {
@@ -33,6 +31,8 @@ void AppendString(std::string_view s, std::string* out) {
   }
   out->push_back('"');
 }
+
+namespace {
 
 template <typename T>
 void AppendNumber(T v, std::string* out) {
@@ -63,7 +63,7 @@ void AppendJson(const boost::json::value& value, std::string* out) {
       if (written.find_first_of(".e") == std::string_view::npos) out->append(".0");
       return;
     }
-    case boost::json::kind::string: AppendString(value.get_string(), out); return;
+    case boost::json::kind::string: AppendJsonString(value.get_string(), out); return;
     case boost::json::kind::array: {
       out->push_back('[');
       bool first = true;
@@ -81,7 +81,7 @@ void AppendJson(const boost::json::value& value, std::string* out) {
       for (const auto& kv : value.get_object()) {
         if (!first) out->push_back(',');
         first = false;
-        AppendString(kv.key(), out);
+        AppendJsonString(kv.key(), out);
         out->push_back(':');
         AppendJson(kv.value(), out);
       }

@@ -8,10 +8,14 @@
 #define MAST_COMMON_JSON_WRITER_H_
 
 #include <string>
+#include <string_view>
 
 #include <boost/json/value.hpp>
 
 namespace mast {
+
+// Appends `s` as a JSON string (quoted and escaped) to `out`.
+void AppendJsonString(std::string_view s, std::string* out);
 
 // Appends `value` as JSON to `out`. Non-finite doubles are written as null.
 void AppendJson(const boost::json::value& value, std::string* out);

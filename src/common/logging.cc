@@ -1,23 +1,23 @@
-#include "common/json_writer.h"
 #include "common/logging.h"
 
-#include <spdlog/async.h>
-#include <spdlog/sinks/stdout_sinks.h>
-#include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <atomic>
 #include <cctype>
 #include <chrono>
+#include <condition_variable>
 #include <ctime>
+#include <mutex>
+#include <thread>
 
-#include <boost/json/serialize.hpp>
+#include "common/json_writer.h"
 
 namespace mast {
 namespace {
 
 std::atomic<int> g_level{static_cast<int>(LogLevel::kInfo)};
-std::shared_ptr<spdlog::logger> g_logger;  // set once by InitLogging
 
 std::string_view LevelName(LogLevel level) {
   switch (level) {
@@ -28,6 +28,87 @@ std::string_view LevelName(LogLevel level) {
   }
   return "info";
 }
+
+// Collects log lines in memory and writes them to stderr from one thread,
+// in batches: every 20 ms, as soon as 256 KiB are waiting, or at once for a
+// warning or an error. A request thread only appends under a mutex (no
+// wake-up, no system call), which keeps the access log off the hot path.
+class LineWriter {
+ public:
+  LineWriter() : thread_([this] { Loop(); }) {}
+
+  void Append(const std::string& line, bool urgent) {
+    bool wake;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (buffer_.size() >= kMaxBytes) {
+        ++dropped_;  // stderr does not keep up: never grow without bound
+        return;
+      }
+      buffer_.append(line);
+      buffer_.push_back('\n');
+      wake = urgent || buffer_.size() >= kWakeBytes;
+      urgent_ = urgent_ || wake;
+    }
+    if (wake) cv_.notify_one();
+  }
+
+  // Writes everything appended so far, in order, before returning.
+  void Flush() {
+    std::lock_guard<std::mutex> writing(write_mu_);
+    WriteWaiting();
+  }
+
+ private:
+  static constexpr size_t kWakeBytes = 256 * 1024;
+  static constexpr size_t kMaxBytes = 64 * 1024 * 1024;
+
+  void Loop() {
+    for (;;) {
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait_for(lock, std::chrono::milliseconds(20), [&] { return urgent_; });
+        urgent_ = false;
+      }
+      std::lock_guard<std::mutex> writing(write_mu_);
+      WriteWaiting();
+    }
+  }
+
+  // Called with write_mu_ held, so batches reach stderr in order.
+  void WriteWaiting() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      out_.swap(buffer_);
+      if (dropped_ > 0) {
+        out_ += "{\"ts\":\"" + NowRfc3339() +
+                "\",\"level\":\"warning\",\"msg\":\"log lines dropped: stderr too slow\","
+                "\"dropped\":" + std::to_string(dropped_) + "}\n";
+        dropped_ = 0;
+      }
+    }
+    size_t off = 0;
+    while (off < out_.size()) {
+      const ssize_t n = ::write(STDERR_FILENO, out_.data() + off, out_.size() - off);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;  // nowhere to log to: drop rather than block the server
+      off += static_cast<size_t>(n);
+    }
+    out_.clear();
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::string buffer_;   // GUARDED_BY(mu_)
+  bool urgent_ = false;  // GUARDED_BY(mu_)
+  int64_t dropped_ = 0;  // GUARDED_BY(mu_)
+  std::mutex write_mu_;
+  std::string out_;      // GUARDED_BY(write_mu_)
+  std::thread thread_;   // runs for the life of the process
+};
+
+// Created by InitLogging and never destroyed (threads may log until exit).
+std::atomic<LineWriter*> g_writer{nullptr};
 
 }  // namespace
 
@@ -45,18 +126,11 @@ StatusOr<LogLevel> ParseLogLevel(std::string_view text) {
 
 void InitLogging(LogLevel level) {
   g_level.store(static_cast<int>(level));
-  if (g_logger) return;
-  spdlog::init_thread_pool(8192, 1);
-  auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
-  g_logger = std::make_shared<spdlog::async_logger>(
-      "mast", sink, spdlog::thread_pool(), spdlog::async_overflow_policy::block);
-  g_logger->set_pattern("%v");
-  g_logger->set_level(spdlog::level::trace);
-  g_logger->flush_on(spdlog::level::warn);
+  if (g_writer.load() == nullptr) g_writer.store(new LineWriter());
 }
 
 void FlushLogs() {
-  if (g_logger) g_logger->flush();
+  if (LineWriter* w = g_writer.load()) w->Flush();
 }
 
 bool LogEnabled(LogLevel level) {
@@ -156,17 +230,26 @@ StatusOr<std::chrono::system_clock::time_point> ParseRfc3339(std::string_view te
 
 void Log(LogLevel level, std::string_view msg, const boost::json::object& fields) {
   if (!LogEnabled(level)) return;
-  boost::json::object line;
-  line.reserve(fields.size() + 3);
-  line["ts"] = NowRfc3339();
-  line["level"] = LevelName(level);
-  line["msg"] = msg;
-  for (const auto& kv : fields) line[kv.key()] = kv.value();
-  std::string text = ToJson(line);
-  if (g_logger) {
-    g_logger->log(level >= LogLevel::kWarning ? spdlog::level::warn
-                                              : spdlog::level::info,
-                  text);
+  // Written field by field (no intermediate object): this runs once per
+  // request for the access log.
+  std::string text;
+  text.reserve(160 + 32 * fields.size());
+  text += "{\"ts\":\"";
+  text += NowRfc3339();
+  text += "\",\"level\":\"";
+  text += LevelName(level);
+  text += "\",\"msg\":";
+  AppendJsonString(msg, &text);
+  for (const auto& kv : fields) {
+    if (kv.key() == "ts" || kv.key() == "level" || kv.key() == "msg") continue;
+    text += ',';
+    AppendJsonString(kv.key(), &text);
+    text += ':';
+    AppendJson(kv.value(), &text);
+  }
+  text += '}';
+  if (LineWriter* w = g_writer.load()) {
+    w->Append(text, level >= LogLevel::kWarning);
   } else {
     std::fprintf(stderr, "%s\n", text.c_str());
   }

@@ -1,8 +1,10 @@
 // Logging: JSON lines on stderr, one object per line:
 //   {"ts":"2026-11-26T20:11:00.123Z","level":"info","msg":"...", <fields>}
 //
-// Backed by one spdlog asynchronous logger (a background thread writes, so a
-// request thread only formats and enqueues). Callers pass context as a
+// Lines are collected in memory and written to stderr by one background
+// thread in batches (every 20 ms, or at once for warnings and errors), so a
+// request thread only formats and appends; FlushLogs() writes what is
+// waiting. Callers pass context as a
 // boost::json::object of fields; secrets must never be put in it.
 //
 // Thread-safety: all functions are safe from any thread after InitLogging().

@@ -11,7 +11,6 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 
@@ -24,7 +23,7 @@ using tcp = asio::ip::tcp;
 class Session;
 
 struct HttpServer::Impl {
-  // Declared before `ioc`: sessions still owned by pending handlers are
+  // Declared before `contexts`: sessions still owned by pending handlers are
   // destroyed with the io_context and touch these members on the way out.
   HttpServerOptions options;
   HttpHandler* handler = nullptr;
@@ -36,14 +35,27 @@ struct HttpServer::Impl {
   std::mutex sessions_mu;
   std::list<std::weak_ptr<Session>> sessions;  // GUARDED_BY(sessions_mu)
 
-  asio::io_context ioc;
-  // Keeps run() going while the server has nothing to do (no connection, or
+  // One io_context per I/O thread; a connection lives on one of them (its
+  // handlers never run concurrently, so it needs no strand, and a request is
+  // read, run and answered without handing it between threads). The first
+  // also runs the acceptor and the shutdown timer.
+  std::vector<std::unique_ptr<asio::io_context>> contexts;
+  std::atomic<size_t> next_context{0};
+  // Keep run() going while the server has nothing to do (no connection, or
   // between the steps of a shutdown); released when the drain completes.
-  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
-  // On its own strand: Shutdown() cancels it from another thread.
-  tcp::acceptor acceptor{asio::make_strand(ioc)};
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  tcp::acceptor acceptor;
 
-  explicit Impl(int threads) : ioc(threads) {}
+  explicit Impl(int threads) : contexts(MakeContexts(threads)), acceptor(*contexts[0]) {}
+  static std::vector<std::unique_ptr<asio::io_context>> MakeContexts(int threads) {
+    std::vector<std::unique_ptr<asio::io_context>> out;
+    for (int i = 0; i < threads; ++i) out.push_back(std::make_unique<asio::io_context>(1));
+    return out;
+  }
+  // The context for the next connection (round robin).
+  asio::io_context& NextContext() {
+    return *contexts[next_context.fetch_add(1, std::memory_order_relaxed) % contexts.size()];
+  }
   void Accept();
   // Starts serving an accepted connection.
   void Serve(tcp::socket socket);
@@ -293,7 +305,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
 void HttpServer::Impl::Accept() {
   acceptor.async_accept(
-      asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+      NextContext(), [this](beast::error_code ec, tcp::socket socket) {
         if (ec) {
           if (draining.load()) return AcceptBacklogAndClose();
           if (!acceptor.is_open()) return;
@@ -328,7 +340,7 @@ void HttpServer::Impl::AcceptBacklogAndClose() {
   beast::error_code ec;
   acceptor.non_blocking(true, ec);
   while (!ec) {
-    tcp::socket socket(asio::make_strand(ioc));
+    tcp::socket socket(NextContext());
     acceptor.accept(socket, ec);
     if (!ec) Serve(std::move(socket));
   }
@@ -373,13 +385,13 @@ StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(
 uint16_t HttpServer::port() const { return impl_->port; }
 
 void HttpServer::Run() {
-  impl_->work.emplace(impl_->ioc.get_executor());
+  for (auto& c : impl_->contexts) impl_->work.push_back(asio::make_work_guard(*c));
   impl_->Accept();
   std::vector<std::thread> threads;
-  for (int i = 1; i < impl_->options.io_threads; ++i) {
-    threads.emplace_back([this] { impl_->ioc.run(); });
+  for (size_t i = 1; i < impl_->contexts.size(); ++i) {
+    threads.emplace_back([this, i] { impl_->contexts[i]->run(); });
   }
-  impl_->ioc.run();
+  impl_->contexts[0]->run();
   for (auto& t : threads) t.join();
 }
 
@@ -395,7 +407,7 @@ void HttpServer::Shutdown(std::chrono::milliseconds drain_timeout,
   });
   impl->CloseIdleSessions();
   auto deadline = std::chrono::steady_clock::now() + drain_timeout;
-  auto timer = std::make_shared<asio::steady_timer>(impl->ioc);
+  auto timer = std::make_shared<asio::steady_timer>(*impl->contexts[0]);
   auto check = std::make_shared<std::function<void()>>();
   *check = [impl, deadline, timer, check, on_drained] {
     // Done when every connection has closed: each closes after answering
@@ -405,8 +417,8 @@ void HttpServer::Shutdown(std::chrono::milliseconds drain_timeout,
     if (impl->connections.load() == 0 ||
         std::chrono::steady_clock::now() >= deadline) {
       if (on_drained) on_drained(inflight);
-      impl->work.reset();
-      impl->ioc.stop();
+      impl->work.clear();
+      for (auto& c : impl->contexts) c->stop();
       *check = nullptr;  // break the self-reference
       return;
     }
@@ -417,7 +429,7 @@ void HttpServer::Shutdown(std::chrono::milliseconds drain_timeout,
       if (*check) (*check)();
     });
   };
-  asio::post(impl->ioc, [check] { (*check)(); });
+  asio::post(*impl->contexts[0], [check] { (*check)(); });
 }
 
 int HttpServer::active_connections() const { return impl_->connections.load(); }

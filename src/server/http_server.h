@@ -19,10 +19,12 @@
 // `header_timeout`; a kept-alive connection may idle for `idle_timeout`, and
 // from the first byte of its next request the header timeout applies.
 //
-// Threading: Run() runs the io_context on `options.io_threads` threads; each
-// connection is served on its own strand, so a handler for one connection
-// never runs concurrently with another for the same connection. Handlers may
-// complete on any thread: HttpResponder posts the write back to the strand.
+// Threading: Run() runs one io_context per I/O thread (`options.io_threads`)
+// and hands new connections to them in turn; a connection stays on its
+// thread, so its handlers never run concurrently and a request is read,
+// handled and answered without a hand-off between threads. Handlers may
+// complete on any thread: HttpResponder posts the write back to the
+// connection's thread.
 // Ownership: the server owns its io_context and sessions; the handler must
 // outlive the server.
 #ifndef MAST_SERVER_HTTP_SERVER_H_
