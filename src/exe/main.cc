@@ -16,6 +16,7 @@
 #include "cli/features_cli.h"
 #include "cli/predictions_cli.h"
 #include "cli/models_cli.h"
+#include "cli/perf_cli.h"
 #include "api/gateway.h"
 #include "api/mlflow_api.h"
 #include "api/oip_api.h"
@@ -532,6 +533,7 @@ int main(int argc, char** argv) {
   mast::AddRegistryCommands(&app);
   mast::AddFeatureCommands(&app);
   mast::AddPredictionCommands(&app);
+  mast::AddPerfCommands(&app);
 
   // Secrets come from the environment only (never a flag: flags show in ps).
   if (const char* token = std::getenv("MAST_ADMIN_TOKEN")) config.admin_token = token;
@@ -546,5 +548,6 @@ int main(int argc, char** argv) {
   int code = mast::RunRegistryCommands();
   if (code < 0) code = mast::RunFeatureCommands();
   if (code < 0) code = mast::RunPredictionCommands();
+  if (code < 0) code = mast::RunPerfCommands();
   return code >= 0 ? code : 2;
 }
