@@ -11,7 +11,7 @@ JOBS ?= 2
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 
-.PHONY: all setup configure build run test test-asan bench fixtures clean
+.PHONY: all setup configure build run test test-asan bench bench-micro bench-fastapi bench-targets fixtures clean
 
 all: build
 
@@ -43,8 +43,29 @@ test-asan: setup
 	ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 	  build-asan/mast_unit_tests --gtest_filter='$(ASAN_TESTS)'
 
-bench: build
+# Benchmarks (bench/README.md): `make bench` runs the micro-benchmarks of the
+# hot paths, then issue 5's serving targets (mast vs nginx and FastAPI, OIP,
+# batching, memory, start-up, scrape cost); bench-micro, bench-targets and
+# bench-fastapi run one.
+# BENCH_FILTER: regex of the micro-benchmarks to run; BENCH_MIN_TIME: seconds
+# each runs for at least.
+BENCH_FILTER ?= .
+BENCH_MIN_TIME ?= 0.2
+bench:
+	$(MAKE) bench-micro
+	$(MAKE) bench-targets
+
+bench-micro: configure
+	@[ "$(BUILD_TYPE)" = Release ] || echo "bench-micro: BUILD_TYPE=$(BUILD_TYPE), not Release" >&2
+	cmake --build $(BUILD_DIR) -j$(JOBS) --target mast_microbench
+	$(BUILD_DIR)/mast_microbench --benchmark_min_time=$(BENCH_MIN_TIME) \
+	  --benchmark_filter='$(BENCH_FILTER)'
+
+bench-fastapi: build
 	bash bench/predict_vs_fastapi.sh
+
+bench-targets: build
+	bash bench/targets.sh
 
 fixtures:
 	/usr/bin/python3 tests/fixtures/make_fixtures.py

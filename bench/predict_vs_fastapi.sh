@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark: mast vs the classic FastAPI + uvicorn + scikit-learn service.
 #
-#   make bench                      # or: bash bench/predict_vs_fastapi.sh
+#   make bench-fastapi              # or: bash bench/predict_vs_fastapi.sh
 #   DURATION=5 WARMUP=1 bash bench/predict_vs_fastapi.sh
 #
 # Serves the same LogisticRegression (20 numeric features, examples/churn)

@@ -265,12 +265,8 @@ bool FeatureMapper::Map(const json::value& body, std::vector<Tensor>* inputs,
   auto too_many = [&] { return errors->size() - first_error > kMaxErrors; };
   for (int64_t r = 0; r < n && !too_many(); ++r) {
     const json::value& row_value = single ? body : (*many)[static_cast<size_t>(r)];
-    auto loc = [&](const std::string& field) {
-      json::array l{"body"};
-      if (!single) l.emplace_back(r);
-      if (!field.empty()) l.emplace_back(field);
-      return l;
-    };
+    // Built only when an error is reported: valid fields cost nothing here.
+    auto loc = [&](const std::string& field) { return FieldLocation{!single, r, &field}.Make(); };
     const json::object* row = row_value.if_object();
     if (row == nullptr) {
       errors->push_back({loc(""), "value is not a valid dict", "type_error.dict"});
@@ -302,7 +298,8 @@ bool FeatureMapper::Map(const json::value& body, std::vector<Tensor>* inputs,
           text = f.transforms[0].text;
         }
         if (number || text) {
-          Transform(f, number.value_or(0), text.value_or(""), &t, index, loc(f.name), errors);
+          Transform(f, number.value_or(0), text.value_or(""), &t, index,
+                    FieldLocation{!single, r, &f.name}, errors);
           continue;
         }
         if (v == nullptr) {
@@ -328,7 +325,7 @@ bool FeatureMapper::Map(const json::value& body, std::vector<Tensor>* inputs,
                              "type_error.enum"});
           continue;
         }
-        Transform(f, 0, value, &t, index, loc(f.name), errors);
+        Transform(f, 0, value, &t, index, FieldLocation{!single, r, &f.name}, errors);
         continue;
       }
       std::optional<double> d = NumberOf(*v, f.type);
@@ -373,7 +370,7 @@ bool FeatureMapper::Map(const json::value& body, std::vector<Tensor>* inputs,
                            "value_error.number.out_of_range"});
         continue;
       }
-      Transform(f, *d, "", &t, index, loc(f.name), errors);
+      Transform(f, *d, "", &t, index, FieldLocation{!single, r, &f.name}, errors);
     }
   }
   if (too_many()) {
@@ -399,8 +396,15 @@ uint32_t Fnv1a32(std::string_view s) {
 
 }  // namespace
 
+json::array FeatureMapper::FieldLocation::Make() const {
+  json::array l{"body"};
+  if (in_array) l.emplace_back(row);
+  if (!field->empty()) l.emplace_back(*field);
+  return l;
+}
+
 bool FeatureMapper::Transform(const FeatureSpec& f, double x, const std::string& text, Tensor* t,
-                              int64_t index, const json::array& loc,
+                              int64_t index, const FieldLocation& where,
                               std::vector<FieldError>* errors) {
   if (f.transforms.empty()) {
     if (f.type == FeatureType::kString) {
@@ -422,7 +426,7 @@ bool FeatureMapper::Transform(const FeatureSpec& f, double x, const std::string&
         break;
       case mast::Transform::kLog1p:
         if (x <= -1) {
-          errors->push_back({loc, "log1p needs a value greater than -1, got " + FormatBound(x),
+          errors->push_back({where.Make(), "log1p needs a value greater than -1, got " + FormatBound(x),
                              "value_error.number.not_gt"});
           return false;
         }
@@ -446,7 +450,7 @@ bool FeatureMapper::Transform(const FeatureSpec& f, double x, const std::string&
           if (!step.unknown_other) {
             std::string allowed;
             for (const auto& c : step.categories) allowed += (allowed.empty() ? "'" : ", '") + c + "'";
-            errors->push_back({loc, "unseen category '" + text + "'; permitted: " + allowed,
+            errors->push_back({where.Make(), "unseen category '" + text + "'; permitted: " + allowed,
                                "type_error.enum"});
             return false;
           }
@@ -470,7 +474,7 @@ bool FeatureMapper::Transform(const FeatureSpec& f, double x, const std::string&
   // A valid value can still overflow on the way (a large value standardized
   // by a small std, min_max over a narrow range).
   if (!std::isfinite(x) || !Representable(t->type, x)) {
-    errors->push_back({loc, "value is out of range for the model input after the transforms",
+    errors->push_back({where.Make(), "value is out of range for the model input after the transforms",
                        "value_error.number.not_finite"});
     return false;
   }

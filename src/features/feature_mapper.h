@@ -80,8 +80,16 @@ class FeatureMapper {
   // Applies `f`'s transforms to one validated value and writes the result
   // at `index` (and the following columns for encodings) of `t`. Returns
   // false and appends an error if the value cannot be transformed.
+  // Where a field is: loc ["body", <row if the body is an array>, <field>],
+  // built only when an error names it.
+  struct FieldLocation {
+    bool in_array;
+    int64_t row;
+    const std::string* field;
+    boost::json::array Make() const;
+  };
   static bool Transform(const FeatureSpec& f, double number, const std::string& text,
-                        Tensor* t, int64_t index, const boost::json::array& loc,
+                        Tensor* t, int64_t index, const FieldLocation& where,
                         std::vector<FieldError>* errors);
   FeatureMapper() = default;
 

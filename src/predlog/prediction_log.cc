@@ -94,10 +94,23 @@ class EventFormatter {
     }
   }
 
-  // Row `row` as one JSON line (without the newline).
-  std::string Line(int64_t row) const {
-    json::object inputs;
-    json::object outputs;
+  // Appends row `row` as one JSON line (without the newline) to `out`,
+  // written directly (no intermediate JSON objects).
+  void AppendLine(int64_t row, std::string* out) const {
+    out->append("{\"request_id\":");
+    AppendJsonString(event_.request_id, out);
+    out->append(",\"time\":\"");
+    out->append(time_);
+    out->append("\",\"model\":");
+    AppendJsonString(event_.model ? event_.model->name : "", out);
+    out->append(",\"version\":");
+    AppendJsonString(event_.model ? event_.model->version : "", out);
+    out->append(event_.endpoint == PredictionEvent::kPredict ? ",\"endpoint\":\"predict\""
+                                                             : ",\"endpoint\":\"infer\"");
+    out->append(",\"row\":");
+    out->append(std::to_string(row));
+    out->append(",\"inputs\":{");
+    bool first = true;
     if (event_.endpoint == PredictionEvent::kPredict) {
       const json::value* in = &event_.inputs;
       if (in->is_array()) {
@@ -107,34 +120,30 @@ class EventFormatter {
       if (in && in->is_object()) {
         for (const auto& [field, policy] : plan_.fields) {
           if (const json::value* v = in->as_object().if_contains(field)) {
-            Put(&inputs, field, *v, policy);
-          }
-        }
-      }
-      if (event_.outputs.is_object()) {
-        for (const auto& kv : event_.outputs.as_object()) {
-          const json::value& v = kv.value();
-          if (v.is_array() && static_cast<size_t>(row) < v.as_array().size()) {
-            outputs[kv.key()] = v.as_array()[row];
+            Field(field, *v, policy, &first, out);
           }
         }
       }
     } else {
-      for (const auto& t : inputs_) Put(&inputs, t.name, t.Row(row), t.policy);
-      for (const auto& t : outputs_) Put(&outputs, t.name, t.Row(row), t.policy);
+      for (const auto& t : inputs_) Field(t.name, t.Row(row), t.policy, &first, out);
     }
-    json::object line;
-    line.reserve(9);
-    line["request_id"] = event_.request_id;
-    line["time"] = Rfc3339(event_.time);
-    line["model"] = event_.model ? event_.model->name : "";
-    line["version"] = event_.model ? event_.model->version : "";
-    line["endpoint"] = event_.endpoint == PredictionEvent::kPredict ? "predict" : "infer";
-    line["row"] = row;
-    line["inputs"] = std::move(inputs);
-    line["outputs"] = std::move(outputs);
-    line["latency_ms"] = event_.latency_ms;
-    return ToJson(line);
+    out->append("},\"outputs\":{");
+    first = true;
+    if (event_.endpoint == PredictionEvent::kPredict) {
+      if (event_.outputs.is_object()) {
+        for (const auto& kv : event_.outputs.as_object()) {
+          const json::value& v = kv.value();
+          if (v.is_array() && static_cast<size_t>(row) < v.as_array().size()) {
+            Field(kv.key(), v.as_array()[row], PiiPolicy::kNone, &first, out);
+          }
+        }
+      }
+    } else {
+      for (const auto& t : outputs_) Field(t.name, t.Row(row), t.policy, &first, out);
+    }
+    out->append("},\"latency_ms\":");
+    AppendJson(json::value(event_.latency_ms), out);
+    out->push_back('}');
   }
 
  private:
@@ -173,20 +182,29 @@ class EventFormatter {
     }
   }
 
-  void Put(json::object* into, std::string_view name, json::value value,
-           PiiPolicy policy) const {
+  // Appends `"name":value` (hashed or left out per `policy`).
+  void Field(std::string_view name, const json::value& value, PiiPolicy policy, bool* first,
+             std::string* out) const {
     if (policy == PiiPolicy::kDrop) return;
+    if (!*first) out->push_back(',');
+    *first = false;
+    AppendJsonString(name, out);
+    out->push_back(':');
     if (policy == PiiPolicy::kHash) {
       const std::string text =
           value.is_string() ? std::string(value.as_string()) : ToJson(value);
-      value = "hmac-sha256:" + HmacSha256Hex(pii_key_, text).substr(0, 32);
+      out->append("\"hmac-sha256:");
+      out->append(HmacSha256Hex(pii_key_, text), 0, 32);
+      out->push_back('"');
+      return;
     }
-    (*into)[name] = std::move(value);
+    AppendJson(value, out);
   }
 
   const PredictionEvent& event_;
   const FieldPlan& plan_;
   const std::string& pii_key_;
+  const std::string time_ = Rfc3339(event_.time);  // once per event
   std::vector<Tensor> inputs_;
   std::vector<Tensor> outputs_;
 };
@@ -313,7 +331,9 @@ void PredictionLog::WriterLoop() {
 
 std::string PredictionLog::FormatRow(const PredictionEvent& event, int64_t row) const {
   const FieldPlan plan = event.model ? PlanFor(*event.model) : FieldPlan{};
-  return EventFormatter(event, plan, options_.pii_key).Line(row);
+  std::string line;
+  EventFormatter(event, plan, options_.pii_key).AppendLine(row, &line);
+  return line;
 }
 
 void PredictionLog::WriteBatch(std::deque<PredictionEvent>* batch) {
@@ -351,7 +371,7 @@ void PredictionLog::WriteBatch(std::deque<PredictionEvent>* batch) {
         rows_sampled_out_->Increment();
         continue;
       }
-      buffer += format.Line(row);
+      format.AppendLine(row, &buffer);
       buffer += '\n';
       ++buffered_rows;
       if (buffer.size() >= (1u << 20)) write_out();

@@ -1,0 +1,293 @@
+#!/usr/bin/env bash
+# Issue 5's performance targets, measured side by side in one run:
+#
+#   bash bench/targets.sh            # or: make bench-targets
+#   DURATION=5 bash bench/targets.sh
+#
+#   1. POST /predict, small model (examples/churn: 20-feature logistic
+#      regression), 32 connections, mast as shipped (INFO access log,
+#      metrics, validation): mast / nginx returning a fixed JSON body (>= 0.5),
+#      mast / FastAPI + uvicorn + scikit-learn (>= 40).
+#   2. Same, 1 connection: mast p50 (<= 50 us) and p99 (<= 150 us).
+#   3. OIP POST /v2/models/churn/infer / POST /predict throughput (>= 0.85).
+#   4. Dynamic batching on a compute-heavy MLP (bench/make_mlp.py), 32
+#      connections: batching on / off throughput (>= 2) and p99 with batching
+#      <= 2 x max_queue_delay + one full batch's inference time.
+#   5. Resident memory after start serving the example model (<= 60 MiB), and
+#      per further small model, 20 of them (<= 5 MiB each).
+#   6. Start to ready (/v2/health/ready 200) for the example model (<= 0.5 s).
+#   7. /metrics scraped every second during target 1's load: throughput cost
+#      (< 3%).
+#
+# Every server listens on 127.0.0.1 on a free port and shares the 2 cores
+# with wrk, like the reference figures in the issue. Prints a table of
+# figures, targets and verdicts; writes bench/results/targets.json.
+# Environment: DURATION (seconds per wrk run, default 10), WARMUP (2),
+# MAST_BIN (build/mast).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BENCH="$ROOT/bench"
+PY=/usr/bin/python3
+MAST_BIN="${MAST_BIN:-$ROOT/build/mast}"
+DURATION="${DURATION:-10}"
+WARMUP="${WARMUP:-2}"
+SAMPLE="$ROOT/examples/churn/sample.json"
+MODEL_ONNX="$ROOT/examples/churn/model.onnx"
+RESULTS_DIR="$BENCH/results"
+
+die() { echo "bench: $*" >&2; exit 1; }
+[[ -x "$MAST_BIN" ]] || die "$MAST_BIN not found: build it first (make build)"
+for tool in wrk curl nginx; do
+  command -v "$tool" >/dev/null || die "$tool not installed (scripts/setup.sh installs it)"
+done
+
+TMP="$(mktemp -d "${TMPDIR:-/tmp}/mast-targets.XXXXXX")"
+PIDS=()
+cleanup() {
+  local pid
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+  "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+wait_ready() {  # url pid
+  local i
+  for ((i = 0; i < 600; i++)); do
+    kill -0 "$2" 2>/dev/null || die "server for $1 exited during startup"
+    curl -sf -o /dev/null --max-time 1 "$1" && return 0
+    sleep 0.05
+  done
+  die "$1 did not become ready"
+}
+stop() {  # pid
+  kill "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
+rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+
+# wrk_run NAME URL CONNS THREADS BODY -> writes $TMP/NAME.txt
+wrk_run() {
+  local name=$1 url=$2 conns=$3 threads=$4 body=$5
+  if ((WARMUP > 0)); then
+    WRK_BODY_FILE="$body" wrk -t"$threads" -c"$conns" -d"${WARMUP}s" -s "$BENCH/post.lua" "$url" \
+      >/dev/null
+  fi
+  WRK_BODY_FILE="$body" wrk -t"$threads" -c"$conns" -d"${DURATION}s" --latency \
+    -s "$BENCH/post.lua" "$url" >"$TMP/$name.txt"
+  echo "  $name: $(grep Requests/sec "$TMP/$name.txt")" >&2
+}
+
+# The OIP body of the sample row, features in the manifest's order.
+OIP_BODY="$TMP/oip.json"
+"$PY" - "$SAMPLE" "$ROOT/examples/churn/model.yaml" "$OIP_BODY" <<'PYEOF'
+import json, re, sys
+row = json.load(open(sys.argv[1]))
+names = re.findall(r"name: (\w+)", open(sys.argv[2]).read())
+json.dump({"inputs": [{"name": "input", "shape": [1, len(names)], "datatype": "FP32",
+                       "data": [row[n] for n in names]}]}, open(sys.argv[3], "w"))
+PYEOF
+
+# --- nginx: a fixed JSON body ------------------------------------------------
+NGINX_PORT=$(free_port)
+mkdir -p "$TMP/nginx"
+cat >"$TMP/nginx/nginx.conf" <<EOF
+worker_processes 2;
+daemon off;
+pid $TMP/nginx/nginx.pid;
+error_log $TMP/nginx/error.log;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path $TMP/nginx/body;
+  proxy_temp_path $TMP/nginx/proxy;
+  fastcgi_temp_path $TMP/nginx/fastcgi;
+  uwsgi_temp_path $TMP/nginx/uwsgi;
+  scgi_temp_path $TMP/nginx/scgi;
+  server {
+    listen 127.0.0.1:$NGINX_PORT;
+    location / {
+      default_type application/json;
+      return 200 '{"prediction":[0],"inference_time_ms":0.01}';
+    }
+  }
+}
+EOF
+nginx -c "$TMP/nginx/nginx.conf" -p "$TMP/nginx" 2>"$TMP/nginx/stderr" &
+NGINX_PID=$!
+PIDS+=("$NGINX_PID")
+wait_ready "http://127.0.0.1:$NGINX_PORT/" "$NGINX_PID"
+
+# --- FastAPI baseline ----------------------------------------------------------
+FASTAPI_PORT=$(free_port)
+"$PY" "$BENCH/make_baseline_model.py" "$TMP/baseline.joblib" >/dev/null
+BASELINE_MODEL="$TMP/baseline.joblib" "$PY" -m uvicorn --app-dir "$BENCH" fastapi_app:app \
+  --host 127.0.0.1 --port "$FASTAPI_PORT" --workers 1 --loop uvloop --http httptools \
+  --log-level info >"$TMP/fastapi.log" 2>&1 &
+FASTAPI_PID=$!
+PIDS+=("$FASTAPI_PID")
+wait_ready "http://127.0.0.1:$FASTAPI_PORT/health" "$FASTAPI_PID"
+
+# --- mast as shipped, serving the example model ----------------------------------
+MAST_PORT=$(free_port)
+START_NS=$(date +%s%N)
+MODEL_PATH="$MODEL_ONNX" LOG_LEVEL=INFO "$MAST_BIN" serve --port "$MAST_PORT" \
+  >"$TMP/mast.log" 2>&1 &
+MAST_PID=$!
+PIDS+=("$MAST_PID")
+until curl -sf -o /dev/null "http://127.0.0.1:$MAST_PORT/v2/health/ready"; do
+  kill -0 "$MAST_PID" 2>/dev/null || die "mast exited during startup: $(tail -3 "$TMP/mast.log")"
+  sleep 0.002
+done
+READY_MS=$(( ($(date +%s%N) - START_NS) / 1000000 ))
+STARTUP_LOGGED_MS=$(grep -o '"startup_ms":[0-9.]*' "$TMP/mast.log" | head -1 | cut -d: -f2)
+RSS_START_KIB=$(rss_kib "$MAST_PID")
+MAST="http://127.0.0.1:$MAST_PORT"
+
+echo "load: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); ${DURATION}s per run" >&2
+wrk_run nginx_32 "http://127.0.0.1:$NGINX_PORT/predict" 32 2 "$SAMPLE"
+wrk_run mast_32 "$MAST/predict" 32 2 "$SAMPLE"
+wrk_run fastapi_32 "http://127.0.0.1:$FASTAPI_PORT/predict" 32 2 "$SAMPLE"
+stop "$FASTAPI_PID"
+stop "$NGINX_PID"
+wrk_run mast_1 "$MAST/predict" 1 1 "$SAMPLE"
+wrk_run oip_32 "$MAST/v2/models/churn/infer" 32 2 "$OIP_BODY"
+# Target 7: the same load while /metrics is scraped every second.
+( while true; do curl -s -o /dev/null "$MAST/metrics"; sleep 1; done ) &
+SCRAPER=$!
+wrk_run mast_32_scraped "$MAST/predict" 32 2 "$SAMPLE"
+kill "$SCRAPER"; wait "$SCRAPER" 2>/dev/null || true
+wrk_run mast_32_again "$MAST/predict" 32 2 "$SAMPLE"
+RSS_LOADED_KIB=$(rss_kib "$MAST_PID")
+stop "$MAST_PID"
+
+# --- memory: 20 small models ---------------------------------------------------------
+REPO="$TMP/repo"
+for i in $(seq -w 1 20); do
+  mkdir -p "$REPO/m$i/1"
+  ln -s "$MODEL_ONNX" "$REPO/m$i/1/model.onnx"
+  ln -s "$ROOT/examples/churn/model.yaml" "$REPO/m$i/1/model.yaml"
+done
+REPO_PORT=$(free_port)
+LOG_LEVEL=WARNING "$MAST_BIN" serve --port "$REPO_PORT" --model-repository "$REPO" \
+  >"$TMP/repo.log" 2>&1 &
+REPO_PID=$!
+PIDS+=("$REPO_PID")
+wait_ready "http://127.0.0.1:$REPO_PORT/v2/health/ready" "$REPO_PID"
+for i in $(seq -w 1 20); do  # every model answers once (lazy allocations count too)
+  curl -sf -o /dev/null -X POST -H 'Content-Type: application/json' --data-binary @"$SAMPLE" \
+    "http://127.0.0.1:$REPO_PORT/v1/models/m$i/predict" || die "model m$i did not answer"
+done
+RSS_20_KIB=$(rss_kib "$REPO_PID")
+stop "$REPO_PID"
+# The same binary with one model answered once, for the per-model delta.
+mkdir -p "$TMP/repo1/m01/1"
+ln -s "$MODEL_ONNX" "$TMP/repo1/m01/1/model.onnx"
+ln -s "$ROOT/examples/churn/model.yaml" "$TMP/repo1/m01/1/model.yaml"
+REPO1_PORT=$(free_port)
+LOG_LEVEL=WARNING "$MAST_BIN" serve --port "$REPO1_PORT" --model-repository "$TMP/repo1" \
+  >"$TMP/repo1.log" 2>&1 &
+REPO1_PID=$!
+PIDS+=("$REPO1_PID")
+wait_ready "http://127.0.0.1:$REPO1_PORT/v2/health/ready" "$REPO1_PID"
+curl -sf -o /dev/null -X POST -H 'Content-Type: application/json' --data-binary @"$SAMPLE" \
+  "http://127.0.0.1:$REPO1_PORT/v1/models/m01/predict"
+RSS_1_KIB=$(rss_kib "$REPO1_PID")
+stop "$REPO1_PID"
+
+# --- dynamic batching on an MLP ---------------------------------------------------------
+"$PY" "$BENCH/make_mlp.py" "$TMP/mlp" >/dev/null
+MLP_REPO="$TMP/mlprepo"
+mkdir -p "$MLP_REPO/plain/1" "$MLP_REPO/batched/1"
+ln -s "$TMP/mlp/model.onnx" "$MLP_REPO/plain/1/model.onnx"
+ln -s "$TMP/mlp/model.yaml" "$MLP_REPO/plain/1/model.yaml"
+ln -s "$TMP/mlp/model.onnx" "$MLP_REPO/batched/1/model.onnx"
+ln -s "$TMP/mlp/model-batching.yaml" "$MLP_REPO/batched/1/model.yaml"
+MLP_PORT=$(free_port)
+LOG_LEVEL=INFO "$MAST_BIN" serve --port "$MLP_PORT" --model-repository "$MLP_REPO" \
+  >"$TMP/mlp.log" 2>&1 &
+MLP_PID=$!
+PIDS+=("$MLP_PID")
+wait_ready "http://127.0.0.1:$MLP_PORT/v2/health/ready" "$MLP_PID"
+MLP="http://127.0.0.1:$MLP_PORT"
+# Inference time of one row and of one full batch (32 rows), unbatched model.
+"$PY" - "$TMP/mlp/sample.json" "$TMP/mlp_batch32.json" <<'PYEOF'
+import json, sys
+row = json.load(open(sys.argv[1]))
+json.dump([row] * 32, open(sys.argv[2], "w"))
+PYEOF
+infer_ms() {  # body -> median inference_time_ms of 20 calls
+  local i
+  for i in $(seq 1 20); do
+    curl -s -X POST -H 'Content-Type: application/json' --data-binary @"$1" "$MLP/v1/models/plain/predict"
+    echo
+  done | "$PY" -c 'import json,sys,statistics; print(statistics.median(json.loads(l)["inference_time_ms"] for l in sys.stdin if l.strip()))'
+}
+MLP_ROW_MS=$(infer_ms "$TMP/mlp/sample.json")
+MLP_BATCH_MS=$(infer_ms "$TMP/mlp_batch32.json")
+wrk_run mlp_off "$MLP/v1/models/plain/predict" 32 2 "$TMP/mlp/sample.json"
+wrk_run mlp_on "$MLP/v1/models/batched/predict" 32 2 "$TMP/mlp/sample.json"
+MLP_BATCHES=$(curl -s "$MLP/metrics" | awk '/^mast_batches_total\{model="batched"/ {print $2}')
+MLP_BATCH_ROWS=$(curl -s "$MLP/metrics" | awk '/^mast_batch_size_sum\{model="batched"/ {print $2}')
+stop "$MLP_PID"
+
+# --- report ---------------------------------------------------------------------------------
+mkdir -p "$RESULTS_DIR"
+"$PY" - "$TMP" "$RESULTS_DIR/targets.json" <<PYEOF
+import json, re, sys
+tmp, out = sys.argv[1], sys.argv[2]
+UNIT = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+def wrk(name):
+    text = open(f"{tmp}/{name}.txt").read()
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+    lat = {}
+    for p, v, u in re.findall(r"^\s+(50|75|90|99)%\s+([\d.]+)(us|ms|s)\s*$", text, re.M):
+        lat[p] = float(v) * UNIT[u]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    return {"rps": rps, "p50_ms": lat.get("50"), "p99_ms": lat.get("99"),
+            "non_2xx": int(errors.group(1)) if errors else 0}
+r = {n: wrk(n) for n in ["nginx_32", "mast_32", "fastapi_32", "mast_1", "oip_32",
+                         "mast_32_scraped", "mast_32_again", "mlp_off", "mlp_on"]}
+unscraped = (r["mast_32"]["rps"] + r["mast_32_again"]["rps"]) / 2
+delay_ms = 2.0
+batch_ms = float("$MLP_BATCH_MS")
+rows = [
+  ("1 mast/nginx @32", r["mast_32"]["rps"] / r["nginx_32"]["rps"], ">= 0.5", lambda v: v >= 0.5),
+  ("1 mast/FastAPI @32", r["mast_32"]["rps"] / r["fastapi_32"]["rps"], ">= 40", lambda v: v >= 40),
+  ("2 p50 @1 (us)", r["mast_1"]["p50_ms"] * 1000, "<= 50", lambda v: v <= 50),
+  ("2 p99 @1 (us)", r["mast_1"]["p99_ms"] * 1000, "<= 150", lambda v: v <= 150),
+  ("3 OIP/predict @32", r["oip_32"]["rps"] / r["mast_32"]["rps"], ">= 0.85", lambda v: v >= 0.85),
+  ("4 batching on/off @32", r["mlp_on"]["rps"] / r["mlp_off"]["rps"], ">= 2", lambda v: v >= 2),
+  ("4 p99 on (ms) vs 2*delay+batch", r["mlp_on"]["p99_ms"], "<= %.2f" % (2 * delay_ms + batch_ms),
+   lambda v: v <= 2 * delay_ms + batch_ms),
+  ("5 RSS after start (MiB)", $RSS_START_KIB / 1024, "<= 60", lambda v: v <= 60),
+  ("5 RSS per extra model (MiB)", ($RSS_20_KIB - $RSS_1_KIB) / 1024 / 19, "<= 5", lambda v: v <= 5),
+  ("6 start to ready (ms)", $READY_MS, "<= 500", lambda v: v <= 500),
+  ("7 /metrics scrape cost (%)", 100 * (1 - r["mast_32_scraped"]["rps"] / unscraped), "< 3",
+   lambda v: v < 3),
+]
+print()
+print("%-34s %12s %10s  %s" % ("target", "measured", "goal", "verdict"))
+for name, value, goal, ok in rows:
+    print("%-34s %12.2f %10s  %s" % (name, value, goal, "ok" if ok(value) else "MISSED"))
+print()
+print("req/s: nginx %.0f, mast %.0f (again %.0f, scraped %.0f), FastAPI %.0f, OIP %.0f; "
+      "MLP off %.0f, on %.0f" % (r["nginx_32"]["rps"], r["mast_32"]["rps"], r["mast_32_again"]["rps"],
+      r["mast_32_scraped"]["rps"], r["fastapi_32"]["rps"], r["oip_32"]["rps"],
+      r["mlp_off"]["rps"], r["mlp_on"]["rps"]))
+print("MLP: one row %.3f ms, a 32-row batch %.3f ms; batched model ran %s batches for %s rows"
+      % (float("$MLP_ROW_MS"), batch_ms, "$MLP_BATCHES", "$MLP_BATCH_ROWS"))
+print("RSS: start %.1f MiB, after load %.1f MiB; 1 model %.1f MiB, 20 models %.1f MiB; "
+      "ready in %d ms (logged startup %s ms)" % ($RSS_START_KIB / 1024, $RSS_LOADED_KIB / 1024,
+      $RSS_1_KIB / 1024, $RSS_20_KIB / 1024, $READY_MS, "$STARTUP_LOGGED_MS"))
+bad = [n for n in r if r[n]["non_2xx"]]
+if bad:
+    print("non-2xx answers in: " + ", ".join(bad))
+json.dump({"runs": r, "targets": [{"name": n, "value": v, "goal": g, "ok": ok(v)} for n, v, g, ok in rows]},
+          open(out, "w"), indent=1)
+PYEOF
