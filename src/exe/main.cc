@@ -56,6 +56,7 @@ struct ServeConfig {
   int io_threads = 0;  // 0: one per core
   int intra_op_threads = 1;
   int batch_threads = 0;  // 0: one per core
+  int busy_poll_us = 100;
   size_t max_body_bytes = 4 * 1024 * 1024;
   int max_connections = 1024;
   double header_timeout_s = 10;
@@ -135,6 +136,7 @@ boost::json::object ConfigJson(const ServeConfig& c) {
           {"io_threads", c.io_threads},
           {"intra_op_threads", c.intra_op_threads},
           {"batch_threads", c.batch_threads},
+          {"busy_poll_us", c.busy_poll_us},
           {"max_body_bytes", c.max_body_bytes},
           {"max_connections", c.max_connections},
           {"header_timeout_seconds", c.header_timeout_s},
@@ -374,6 +376,7 @@ int Serve(ServeConfig config) {
                            : std::max(1u, std::thread::hardware_concurrency());
   options.max_body_bytes = config.max_body_bytes;
   options.max_connections = config.max_connections;
+  options.busy_poll = std::chrono::microseconds(config.busy_poll_us);
   options.header_timeout = Millis(config.header_timeout_s);
   options.body_timeout = Millis(config.body_timeout_s);
   options.idle_timeout = Millis(config.idle_timeout_s);
@@ -463,6 +466,9 @@ int main(int argc, char** argv) {
   serve->add_option("--io-threads", config.io_threads,
                     "Threads serving HTTP and running inline inference (0: one per core)")
       ->envname("MAST_IO_THREADS")->capture_default_str()->check(CLI::Range(0, 256));
+  serve->add_option("--busy-poll-us", config.busy_poll_us,
+                    "Microseconds an idle I/O thread keeps polling before it sleeps (0: never)")
+      ->envname("MAST_BUSY_POLL_US")->capture_default_str()->check(CLI::Range(0, 1000000));
   serve->add_option("--batch-threads", config.batch_threads,
                     "Threads running batches of models with dynamic batching (0: one per core)")
       ->envname("MAST_BATCH_THREADS")->capture_default_str()->check(CLI::Range(0, 256));
