@@ -50,18 +50,24 @@ StatusOr<ApiClient> ApiClient::Create(const std::string& server, std::string tok
   return ApiClient(server, host, port, std::move(token), timeout);
 }
 
+Status ApiClient::Connect(boost::beast::tcp_stream* stream) const {
+  tcp::resolver resolver(stream->get_executor());
+  beast::error_code ec;
+  auto endpoints = resolver.resolve(host_, port_, ec);
+  if (ec) return Unavailable("cannot resolve " + server_ + ": " + ec.message());
+  stream->expires_after(timeout_);
+  stream->connect(endpoints, ec);
+  if (ec) return Unavailable("cannot reach the mast server at " + server_ + ": " + ec.message());
+  return OkStatus();
+}
+
 StatusOr<ApiResponse> ApiClient::Send(std::string_view method, const std::string& target,
                                       std::string_view body,
                                       std::string_view content_type) const {
   asio::io_context ioc;
   beast::tcp_stream stream(ioc);
-  tcp::resolver resolver(ioc);
+  RETURN_IF_ERROR(Connect(&stream));
   beast::error_code ec;
-  auto endpoints = resolver.resolve(host_, port_, ec);
-  if (ec) return Unavailable("cannot resolve " + server_ + ": " + ec.message());
-  stream.expires_after(timeout_);
-  stream.connect(endpoints, ec);
-  if (ec) return Unavailable("cannot reach the mast server at " + server_ + ": " + ec.message());
 
   http::request<http::string_body> req{http::string_to_verb(method), target, 11};
   req.set(http::field::host, host_);
@@ -130,13 +136,8 @@ Status ApiClient::Download(const std::string& target,
                            const std::function<Status(std::string_view)>& sink) const {
   asio::io_context ioc;
   beast::tcp_stream stream(ioc);
-  tcp::resolver resolver(ioc);
+  RETURN_IF_ERROR(Connect(&stream));
   beast::error_code ec;
-  auto endpoints = resolver.resolve(host_, port_, ec);
-  if (ec) return Unavailable("cannot resolve " + server_ + ": " + ec.message());
-  stream.expires_after(timeout_);
-  stream.connect(endpoints, ec);
-  if (ec) return Unavailable("cannot reach the mast server at " + server_ + ": " + ec.message());
   http::request<http::empty_body> req{http::verb::get, target, 11};
   req.set(http::field::host, host_);
   req.set(http::field::user_agent, "mast-cli");

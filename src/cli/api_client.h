@@ -9,10 +9,12 @@
 #define MAST_CLI_API_CLIENT_H_
 
 #include <chrono>
+#include <ostream>  // before Boost.Beast (Boost 1.81 + GCC 12)
 #include <functional>
 #include <string>
 #include <string_view>
 
+#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/json/value.hpp>
 
 #include "common/status.h"
@@ -60,6 +62,8 @@ class ApiClient {
         token_(std::move(token)),
         timeout_(timeout) {}
 
+  // Resolves the server and connects `stream` to it.
+  Status Connect(boost::beast::tcp_stream* stream) const;
   // Turns an error answer into a Status with the server's message.
   static Status ErrorFromAnswer(const ApiResponse& r);
 

@@ -11,26 +11,6 @@
 namespace mast_e2e {
 namespace {
 
-struct CliResult {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr together
-};
-
-// Runs the mast CLI with `args` and extra environment, returning its exit
-// code and everything it printed.
-CliResult RunCli(const std::string& args, const std::string& env) {
-  const std::string cmd = env + " " + kBinary + " " + args + " 2>&1";
-  CliResult r;
-  FILE* pipe = ::popen(cmd.c_str(), "r");
-  if (pipe == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), pipe)) > 0) r.output.append(buf, n);
-  const int status = ::pclose(pipe);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
 class CliTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -42,7 +22,7 @@ class CliTest : public ::testing::Test {
     env_ = "MAST_SERVER=http://127.0.0.1:" + std::to_string(server_->port()) +
            " MAST_TOKEN=s3cret-token";
   }
-  CliResult Cli(const std::string& args) { return RunCli(args, env_); }
+  CliRun Cli(const std::string& args) { return RunCli(args, env_); }
 
   TempDir data_;
   std::unique_ptr<ServerProcess> server_;
@@ -53,9 +33,9 @@ const std::string kChurn = FixtureDir("logreg20_manifest") + "/model.onnx";
 
 TEST_F(CliTest, PushWithAliasServesTheModel) {
   auto r = Cli("models push churn " + kChurn + " --alias production --run-id run-42 --tag team=ml");
-  ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_NE(r.output.find("READY"), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("production"), std::string::npos) << r.output;
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("READY"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("production"), std::string::npos) << r.out;
   // The manifest beside the file was sent: named features work.
   HttpClient client(server_->port());
   const auto expected = Expected("logreg20_manifest");
@@ -69,8 +49,8 @@ TEST_F(CliTest, PushWithAliasServesTheModel) {
   EXPECT_EQ(answer.Json().at("prediction").at(0), expected.at("label").at(0));
 
   auto show = Cli("models show churn --json");
-  ASSERT_EQ(show.exit_code, 0) << show.output;
-  auto shown = json::parse(show.output).as_object();
+  ASSERT_EQ(show.exit_code, 0) << show.out;
+  auto shown = json::parse(show.out).as_object();
   EXPECT_EQ(shown.at("aliases").at("production").as_int64(), 1);
   const auto& v1 = shown.at("versions").at(0).as_object();
   EXPECT_EQ(v1.at("run_id").as_string(), "run-42");
@@ -80,30 +60,30 @@ TEST_F(CliTest, PushWithAliasServesTheModel) {
 TEST_F(CliTest, FailuresExitOneWithOneLineNamingTheCause) {
   auto corrupt = Cli("models push churn " + FixtureDir("corrupt") + "/model.onnx");
   EXPECT_EQ(corrupt.exit_code, 1);
-  EXPECT_NE(corrupt.output.find("failed its test load"), std::string::npos) << corrupt.output;
-  EXPECT_NE(corrupt.output.find("Protobuf parsing failed"), std::string::npos);
+  EXPECT_NE(corrupt.out.find("failed its test load"), std::string::npos) << corrupt.out;
+  EXPECT_NE(corrupt.out.find("Protobuf parsing failed"), std::string::npos);
 
   auto missing_file = Cli("models push churn /nonexistent/model.onnx");
   EXPECT_EQ(missing_file.exit_code, 1);
-  EXPECT_NE(missing_file.output.find("/nonexistent/model.onnx"), std::string::npos);
+  EXPECT_NE(missing_file.out.find("/nonexistent/model.onnx"), std::string::npos);
 
   auto unknown = Cli("models show nobody");
   EXPECT_EQ(unknown.exit_code, 1);
-  EXPECT_NE(unknown.output.find("model 'nobody' does not exist"), std::string::npos);
+  EXPECT_NE(unknown.out.find("model 'nobody' does not exist"), std::string::npos);
 
   // Version 1 of churn FAILED above: it cannot take an alias.
   auto alias = Cli("models alias churn production 1");
   EXPECT_EQ(alias.exit_code, 1);
-  EXPECT_NE(alias.output.find("FAILED"), std::string::npos) << alias.output;
+  EXPECT_NE(alias.out.find("FAILED"), std::string::npos) << alias.out;
 
   auto no_token = RunCli("models list",
                          "MAST_SERVER=http://127.0.0.1:" + std::to_string(server_->port()));
   EXPECT_EQ(no_token.exit_code, 1);
-  EXPECT_NE(no_token.output.find("MAST_TOKEN"), std::string::npos) << no_token.output;
+  EXPECT_NE(no_token.out.find("MAST_TOKEN"), std::string::npos) << no_token.out;
 
   auto down = RunCli("models list", "MAST_SERVER=http://127.0.0.1:1");
   EXPECT_EQ(down.exit_code, 1);
-  EXPECT_NE(down.output.find("cannot reach"), std::string::npos) << down.output;
+  EXPECT_NE(down.out.find("cannot reach"), std::string::npos) << down.out;
 
   EXPECT_EQ(Cli("models").exit_code, 2);
   EXPECT_EQ(Cli("models push onlyname").exit_code, 2);
@@ -115,25 +95,25 @@ TEST_F(CliTest, AliasDeleteListAndGc) {
   ASSERT_EQ(Cli("models push churn " + kChurn + " --alias production").exit_code, 0);
   ASSERT_EQ(Cli("models push churn " + FixtureDir("logreg20") + "/model.onnx").exit_code, 0);
   auto moved = Cli("models alias churn production 2 --json");
-  ASSERT_EQ(moved.exit_code, 0) << moved.output;
-  EXPECT_EQ(json::parse(moved.output).at("version").as_int64(), 2);
+  ASSERT_EQ(moved.exit_code, 0) << moved.out;
+  EXPECT_EQ(json::parse(moved.out).at("version").as_int64(), 2);
 
   auto refused = Cli("models delete churn --version 2");
   EXPECT_EQ(refused.exit_code, 1);
-  EXPECT_NE(refused.output.find("production"), std::string::npos) << refused.output;
+  EXPECT_NE(refused.out.find("production"), std::string::npos) << refused.out;
   ASSERT_EQ(Cli("models delete churn --version 1").exit_code, 0);
 
   auto list = Cli("models list --json");
-  ASSERT_EQ(list.exit_code, 0) << list.output;
-  auto models = json::parse(list.output).as_array();
+  ASSERT_EQ(list.exit_code, 0) << list.out;
+  auto models = json::parse(list.out).as_array();
   ASSERT_EQ(models.size(), 1u);
   EXPECT_EQ(models[0].at("latest_version").as_int64(), 2);
 
   // Version 1's file is referenced by nothing now.
   auto gc = Cli("gc --min-age 0 --json");
-  ASSERT_EQ(gc.exit_code, 0) << gc.output;
-  EXPECT_EQ(json::parse(gc.output).at("removed").as_array().size(), 1u);
-  EXPECT_EQ(json::parse(gc.output).at("kept").as_int64(), 1);
+  ASSERT_EQ(gc.exit_code, 0) << gc.out;
+  EXPECT_EQ(json::parse(gc.out).at("removed").as_array().size(), 1u);
+  EXPECT_EQ(json::parse(gc.out).at("kept").as_int64(), 1);
 }
 
 TEST_F(CliTest, ImportLoadsARepositoryFolder) {
@@ -141,8 +121,8 @@ TEST_F(CliTest, ImportLoadsARepositoryFolder) {
   AddModel(repo.path(), "iris", "iris_forest");
   AddModel(repo.path(), "churn", "logreg20_manifest");
   auto r = Cli("models import " + repo.path().string() + " --json");
-  ASSERT_EQ(r.exit_code, 0) << r.output;
-  auto imported = json::parse(r.output).as_array();
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  auto imported = json::parse(r.out).as_array();
   ASSERT_EQ(imported.size(), 2u);
   for (const auto& v : imported) {
     EXPECT_EQ(v.at("status").as_string(), "READY");

@@ -210,6 +210,39 @@ inline void AddModel(const fs::path& repo, const std::string& name, const std::s
 }
 
 // ---------------------------------------------------------------------------
+// Running the CLI
+
+// What a command printed and how it ended.
+struct CliRun {
+  int exit_code = -1;
+  std::string out;  // stdout; with stderr too unless it went to `err`
+  std::string err;  // stderr, when RunShell was given a file for it
+};
+
+// Runs `command` through the shell and collects its stdout. Its stderr goes
+// with stdout, or to `stderr_path` (then read into `err`) if one is given.
+inline CliRun RunShell(const std::string& command, const std::string& stderr_path = "") {
+  const std::string cmd =
+      command + (stderr_path.empty() ? std::string(" 2>&1") : " 2>'" + stderr_path + "'");
+  CliRun r;
+  FILE* pipe = ::popen(cmd.c_str(), "r");
+  if (pipe == nullptr) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), pipe)) > 0) r.out.append(buf, n);
+  const int status = ::pclose(pipe);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  if (!stderr_path.empty()) r.err = ReadFile(stderr_path);
+  return r;
+}
+
+// Runs `mast <args>` with `env` (VAR=value ...) in front; stdout and stderr
+// together in `out`.
+inline CliRun RunCli(const std::string& args, const std::string& env = "") {
+  return RunShell(env + " " + kBinary + " " + args);
+}
+
+// ---------------------------------------------------------------------------
 // The server process
 
 using Env = std::vector<std::pair<std::string, std::string>>;

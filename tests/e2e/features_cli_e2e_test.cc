@@ -114,12 +114,6 @@ std::vector<std::string> Lines(const std::string& text) {
   return out;
 }
 
-struct CliRun {
-  int exit_code = -1;
-  std::string out;  // stdout
-  std::string err;  // stderr
-};
-
 class FeaturesCliTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -172,18 +166,7 @@ class FeaturesCliTest : public ::testing::Test {
 
   // Runs `mast <args>` (a shell command line: redirections allowed).
   static CliRun Cli(const std::string& args, const std::string& env = env_) {
-    const std::string err_path = (work_->path() / "stderr.txt").string();
-    const std::string cmd = env + " " + kBinary + " " + args + " 2>" + err_path;
-    CliRun r;
-    FILE* pipe = ::popen(cmd.c_str(), "r");
-    if (pipe == nullptr) return r;
-    char buf[4096];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof(buf), pipe)) > 0) r.out.append(buf, n);
-    const int status = ::pclose(pipe);
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.err = ReadFile(err_path);
-    return r;
+    return RunShell(env + " " + kBinary + " " + args, (work_->path() / "stderr.txt").string());
   }
 
   // The rows /predict feeds the model (the Identity model's output).

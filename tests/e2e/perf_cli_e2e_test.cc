@@ -12,11 +12,7 @@
 namespace mast_e2e {
 namespace {
 
-struct PerfRun {
-  int exit_code = -1;
-  std::string out;  // stdout
-  std::string err;  // stderr
-};
+using PerfRun = CliRun;
 
 class PerfCliTest : public ::testing::Test {
  protected:
@@ -48,19 +44,8 @@ class PerfCliTest : public ::testing::Test {
 
   // Runs `mast perf <args>` with stdout and stderr apart.
   PerfRun Perf(const std::string& args) {
-    const std::string err_path = (dir_.path() / "stderr.txt").string();
-    const std::string cmd =
-        "env -u MAST_SERVER -u MAST_TOKEN " + kBinary + " perf " + args + " 2>'" + err_path + "'";
-    PerfRun r;
-    FILE* pipe = ::popen(cmd.c_str(), "r");
-    if (pipe == nullptr) return r;
-    char buf[4096];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof(buf), pipe)) > 0) r.out.append(buf, n);
-    const int status = ::pclose(pipe);
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.err = ReadFile(err_path);
-    return r;
+    return RunShell("env -u MAST_SERVER -u MAST_TOKEN " + kBinary + " perf " + args,
+                    (dir_.path() / "stderr.txt").string());
   }
 
   // The server's mast_requests_total answered 200 for `model`, summed over

@@ -24,24 +24,6 @@ constexpr const char* kPiiNumber = "4242.4242";       // age: pii: true (hash)
 constexpr const char* kDroppedNumber = "3131.3131";   // tenure_months: pii: drop
 constexpr const char* kPiiText = "ana.secret@example.com";
 
-struct CliResult {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr together
-};
-
-CliResult RunCli(const std::string& args, const std::string& env) {
-  const std::string cmd = env + " " + kBinary + " " + args + " 2>&1";
-  CliResult r;
-  FILE* pipe = ::popen(cmd.c_str(), "r");
-  if (pipe == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), pipe)) > 0) r.output.append(buf, n);
-  const int status = ::pclose(pipe);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
 // The 20-feature manifest with `age` hashed and `tenure_months` dropped.
 std::string PiiManifest() {
   std::string m = ReadFile(FixtureDir("logreg20_manifest") + "/model.yaml");
@@ -102,7 +84,7 @@ class PredictionLogE2eTest : public ::testing::Test {
     auto r = RunCli("models push churn " + FixtureDir("logreg20_manifest") +
                         "/model.onnx --manifest " + manifest.string() + " --alias production",
                     env_);
-    ASSERT_EQ(r.exit_code, 0) << r.output;
+    ASSERT_EQ(r.exit_code, 0) << r.out;
     HttpClient client(server_->port());
     for (int i = 0; i < 200; ++i) {
       if (client.Post("/v1/models/churn/predict", Str(Row(0))).status == 200) return;
@@ -225,7 +207,7 @@ TEST_F(PredictionLogE2eTest, ExportWritesCsvAndJsonl) {
             200);
   const std::string csv = (files_.path() / "rows.csv").string();
   auto r = RunCli("predictions export --model churn -o " + csv, env_);
-  ASSERT_EQ(r.exit_code, 0) << r.output;
+  ASSERT_EQ(r.exit_code, 0) << r.out;
   std::istringstream in(ReadFile(csv));
   std::string header;
   std::getline(in, header);
@@ -241,16 +223,16 @@ TEST_F(PredictionLogE2eTest, ExportWritesCsvAndJsonl) {
 
   const std::string jsonl = (files_.path() / "rows.jsonl").string();
   r = RunCli("predictions export --model churn --limit 2 --json -o " + jsonl, env_);
-  ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_NE(r.output.find("\"rows\":2"), std::string::npos) << r.output;
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("\"rows\":2"), std::string::npos) << r.out;
   EXPECT_EQ(Lines(ReadFile(jsonl)).size(), 2u);
 
   r = RunCli("predictions export --since yesterday -o " + jsonl, env_);
-  EXPECT_EQ(r.exit_code, 2) << r.output;
-  EXPECT_NE(r.output.find("--since"), std::string::npos) << r.output;
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_NE(r.out.find("--since"), std::string::npos) << r.out;
   r = RunCli("predictions export -o " + jsonl, "MAST_SERVER=http://127.0.0.1:" +
                                                    std::to_string(server_->port()));
-  EXPECT_EQ(r.exit_code, 1) << r.output;  // no token
+  EXPECT_EQ(r.exit_code, 1) << r.out;  // no token
   EXPECT_EQ(Lines(ReadFile(jsonl)).size(), 2u) << "a failed export must not touch the file";
 }
 
