@@ -425,6 +425,7 @@ int Serve(ServeConfig config) {
                         {"port", http_server->port()},
                         {"models_loaded", models.snapshot()->loaded_count()},
                         {"startup_ms", ready_ms}});
+  FlushLogs();  // the start-up lines now, not with the next batch
   http_server->Run();
   if (registry_source) registry_source->Stop();
   scheduler->Stop();
