@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "cli/api_client.h"
+#include "cli/cli_common.h"
 #include "cli/csv.h"
 #include "cli/feature_applier.h"
 #include "registry/registry.h"
@@ -41,11 +42,6 @@ struct State {
 State& S() {
   static State state;
   return state;
-}
-
-int Fail(const Status& s) {
-  std::cerr << "mast: " << s.message() << "\n";
-  return 1;
 }
 
 int UsageError(const std::string& message) {
@@ -111,8 +107,7 @@ StatusOr<json::object> FetchVersion(const ApiClient& client, const ModelRef& ref
 // e.g. "churn version 3".
 StatusOr<std::unique_ptr<FeatureApplier>> ApplierFor(const ApplyOptions& o, const ModelRef& ref,
                                                      std::string* described) {
-  const char* token = std::getenv("MAST_TOKEN");
-  ASSIGN_OR_RETURN(ApiClient client, ApiClient::Create(o.server, token ? token : ""));
+  ASSIGN_OR_RETURN(ApiClient client, ClientFor(o.server));
   ASSIGN_OR_RETURN(json::object v, FetchVersion(client, ref));
   *described = ref.name + " version " + json::serialize(v["version"]);
   const json::value* sig = v.if_contains("signature");
@@ -397,9 +392,7 @@ void AddFeatureCommands(CLI::App* app) {
       ->check(CLI::IsMember({"csv", "jsonl", "ndjson"}));
   s.apply_cmd->add_flag("--skip-invalid", s.apply.skip_invalid,
                         "Write the valid rows and count the invalid ones (exit 0)");
-  s.apply_cmd->add_option("--server", s.apply.server, "mast server URL")
-      ->envname("MAST_SERVER")
-      ->capture_default_str();
+  AddServerOption(s.apply_cmd, &s.apply.server);
 }
 
 int RunFeatureCommands() {

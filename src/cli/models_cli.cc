@@ -12,6 +12,7 @@
 
 #include "backends/backend.h"
 #include "cli/api_client.h"
+#include "cli/cli_common.h"
 #include "common/json_writer.h"
 #include "models/model_manager.h"
 
@@ -53,15 +54,8 @@ State& S() {
 }
 
 void AddCommon(CLI::App* cmd) {
-  cmd->add_option("--server", S().common.server, "mast server URL")
-      ->envname("MAST_SERVER")
-      ->capture_default_str();
+  AddServerOption(cmd, &S().common.server);
   cmd->add_flag("--json", S().common.json, "Print JSON for scripts");
-}
-
-int Fail(const Status& s) {
-  std::cerr << "mast: " << s.message() << "\n";
-  return 1;
 }
 
 StatusOr<std::string> ReadWholeFile(const std::string& path) {
@@ -72,10 +66,7 @@ StatusOr<std::string> ReadWholeFile(const std::string& path) {
   return s.str();
 }
 
-StatusOr<ApiClient> Client() {
-  const char* token = std::getenv("MAST_TOKEN");
-  return ApiClient::Create(S().common.server, token ? token : "");
-}
+StatusOr<ApiClient> Client() { return ClientFor(S().common.server); }
 
 std::string Str(const json::value& v) {
   if (v.is_string()) return std::string(v.get_string());

@@ -15,6 +15,7 @@
 #include <boost/json.hpp>
 
 #include "cli/api_client.h"
+#include "cli/cli_common.h"
 #include "cli/load_generator.h"
 #include "cli/perf_workload.h"
 #include "common/json_writer.h"
@@ -234,9 +235,9 @@ int Perf() {
     if (strcasecmp(header->first.c_str(), "authorization") == 0) has_authorization = true;
     request.headers.push_back(std::move(*header));
   }
-  const char* token = std::getenv("MAST_TOKEN");
-  if (!has_authorization && token != nullptr && *token != '\0') {
-    request.headers.emplace_back("Authorization", std::string("Bearer ") + token);
+  const std::string token = TokenFromEnvironment();
+  if (!has_authorization && !token.empty()) {
+    request.headers.emplace_back("Authorization", "Bearer " + token);
   }
 
   auto input_text = ReadWholeFile(o.input);
@@ -244,7 +245,7 @@ int Perf() {
   const auto timeout_s = std::chrono::ceil<std::chrono::seconds>(*timeout);
   auto fetch_metadata = [&]() -> StatusOr<json::value> {
     ASSIGN_OR_RETURN(ApiClient client, ApiClient::Create("http://" + endpoint->HostHeader(),
-                                                         token ? token : "", timeout_s));
+                                                         token, timeout_s));
     const std::string target =
         "/v2/models/" + UrlEncode(spec.model) +
         (spec.model_version.empty() ? "" : "/versions/" + UrlEncode(spec.model_version));

@@ -11,6 +11,7 @@
 #include <boost/json.hpp>
 
 #include "cli/api_client.h"
+#include "cli/cli_common.h"
 #include "cli/csv.h"
 #include "common/json_writer.h"
 #include "common/logging.h"
@@ -33,11 +34,6 @@ struct ExportOptions {
 ExportOptions& O() {
   static ExportOptions options;
   return options;
-}
-
-int Fail(const Status& s) {
-  std::cerr << "mast: " << s.message() << "\n";
-  return 1;
 }
 
 // The text of one CSV cell for a JSON value.
@@ -142,8 +138,7 @@ int Export() {
   if (format.empty()) {
     format = fs::path(o.output).extension() == ".csv" ? "csv" : "jsonl";
   }
-  const char* token = std::getenv("MAST_TOKEN");
-  auto client = ApiClient::Create(o.server, token ? token : "");
+  auto client = ClientFor(o.server);
   if (!client.ok()) return Fail(client.status());
 
   // The answer goes to a file beside the output (or a temporary file for
@@ -230,9 +225,7 @@ void AddPredictionCommands(CLI::App* app) {
   ExportOptions& o = O();
   CLI::App* e = predictions->add_subcommand(
       "export", "Write logged predictions to a CSV or JSONL file");
-  e->add_option("--server", o.server, "mast server URL")
-      ->envname("MAST_SERVER")
-      ->capture_default_str();
+  AddServerOption(e, &o.server);
   e->add_flag("--json", o.json, "Print the summary as JSON");
   e->add_option("--model", o.model, "Only this model");
   e->add_option("--version", o.version, "Only this version (with --model)");

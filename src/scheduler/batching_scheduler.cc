@@ -124,12 +124,7 @@ class BatchingScheduler final : public Scheduler {
     const BatchingConfig& config = request.model->manifest.batching;
     const int64_t rows = RowsOf(request);
     if (!config.enabled || rows < 0) {
-      inflight_.fetch_add(1, std::memory_order_relaxed);
-      double seconds = 0;
-      auto outputs = RunInference(request, &seconds);
-      inflight_.fetch_sub(1, std::memory_order_relaxed);
-      done(std::move(outputs), seconds);
-      return OkStatus();
+      return inline_->Enqueue(std::move(request), std::move(done));
     }
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -156,10 +151,11 @@ class BatchingScheduler final : public Scheduler {
     return OkStatus();
   }
 
-  int InflightCount() const override { return inflight_.load(); }
+  int InflightCount() const override { return inflight_.load() + inline_->InflightCount(); }
 
   void Stop() override {
     stopped_.store(true);
+    inline_->Stop();
     {
       std::lock_guard<std::mutex> lock(mu_);
       stopping_ = true;  // run what waits now, without the delay
@@ -321,6 +317,8 @@ class BatchingScheduler final : public Scheduler {
     }
   }
 
+  // Models without batching run here, on the caller's thread.
+  const std::unique_ptr<Scheduler> inline_ = MakeInlineScheduler();
   Family<Histogram>* batch_size_;
   Family<Histogram>* queue_seconds_;
   Family<Counter>* batches_;

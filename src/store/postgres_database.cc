@@ -441,7 +441,7 @@ void LogNotice(void* /*arg*/, const char* message) {
   LogWarning("postgresql notice", {{"message", OneLine(message)}});
 }
 
-class PostgresDatabase final : public SqlDatabase {
+class PostgresDatabase final : public SerializedSqlDatabase {
  public:
   // Takes ownership of `conn`, a connection in any state.
   PostgresDatabase(PGconn* conn, std::vector<std::string> secrets)
@@ -451,17 +451,6 @@ class PostgresDatabase final : public SqlDatabase {
   PostgresDatabase& operator=(const PostgresDatabase&) = delete;
 
   std::string_view dialect() const override { return "postgresql"; }
-
-  Status InTransaction(const std::function<Status(SqlTransaction&)>& fn) override {
-    if (owner_.load() == std::this_thread::get_id()) {
-      return Internal("InTransaction called from inside a transaction function");
-    }
-    std::lock_guard<std::mutex> lock(mu_);
-    owner_.store(std::this_thread::get_id());
-    Status status = RunTransaction(fn);
-    owner_.store(std::thread::id());
-    return status;
-  }
 
   // Checks that the connection is up and prepares the session; also run
   // after every reconnect.
@@ -475,7 +464,7 @@ class PostgresDatabase final : public SqlDatabase {
   }
 
  private:
-  Status RunTransaction(const std::function<Status(SqlTransaction&)>& fn) {
+  Status RunTransaction(const std::function<Status(SqlTransaction&)>& fn) override {
     RETURN_IF_ERROR(Begin());
     PostgresTransaction txn(conn_, secrets_);
     Status status = fn(txn);
@@ -531,12 +520,8 @@ class PostgresDatabase final : public SqlDatabase {
     return OkStatus();
   }
 
-  std::mutex mu_;
-  PGconn* const conn_;                      // GUARDED_BY(mu_)
+  PGconn* const conn_;  // used under the base's transaction lock
   const std::vector<std::string> secrets_;  // spellings of the DSN's password
-  // The thread running a transaction function, to refuse nested calls rather
-  // than deadlock on mu_.
-  std::atomic<std::thread::id> owner_{};
 };
 
 }  // namespace

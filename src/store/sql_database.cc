@@ -39,4 +39,16 @@ std::string SqlText(const SqlValue& v) {
 
 bool SqlIsNull(const SqlValue& v) { return std::holds_alternative<std::monostate>(v); }
 
+Status SerializedSqlDatabase::InTransaction(
+    const std::function<Status(SqlTransaction&)>& fn) {
+  if (owner_.load() == std::this_thread::get_id()) {
+    return Internal("InTransaction called from inside a transaction function");
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  owner_.store(std::this_thread::get_id());
+  Status status = RunTransaction(fn);
+  owner_.store(std::thread::id());
+  return status;
+}
+
 }  // namespace mast

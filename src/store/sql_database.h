@@ -18,12 +18,15 @@
 #ifndef MAST_STORE_SQL_DATABASE_H_
 #define MAST_STORE_SQL_DATABASE_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <variant>
 #include <vector>
 
@@ -88,6 +91,24 @@ class SqlDatabase {
   // Runs `fn` between BEGIN and COMMIT. If `fn` returns an error, or the
   // commit fails, the transaction is rolled back and the error returned.
   virtual Status InTransaction(const std::function<Status(SqlTransaction&)>& fn) = 0;
+};
+
+// The adapters' common base: one connection, so one transaction at a time;
+// a transaction function that calls InTransaction again is refused (an
+// error) rather than deadlocking on the lock.
+class SerializedSqlDatabase : public SqlDatabase {
+ public:
+  Status InTransaction(const std::function<Status(SqlTransaction&)>& fn) final;
+
+ protected:
+  // Runs `fn` between BEGIN and COMMIT (rolling back on error); called with
+  // the transaction lock held.
+  virtual Status RunTransaction(const std::function<Status(SqlTransaction&)>& fn) = 0;
+
+ private:
+  std::mutex mu_;
+  // The thread running a transaction function.
+  std::atomic<std::thread::id> owner_{};
 };
 
 // Opens (creating if needed) an SQLite database file in WAL mode with foreign

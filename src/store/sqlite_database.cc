@@ -207,7 +207,7 @@ class SqliteTransaction final : public FailFastTransaction {
   sqlite3* const db_;  // borrowed; used only while the owner's mutex is held
 };
 
-class SqliteDatabase final : public SqlDatabase {
+class SqliteDatabase final : public SerializedSqlDatabase {
  public:
   // Takes ownership of `db`, an open connection already configured.
   explicit SqliteDatabase(sqlite3* db) : db_(db) {}
@@ -217,19 +217,8 @@ class SqliteDatabase final : public SqlDatabase {
 
   std::string_view dialect() const override { return "sqlite"; }
 
-  Status InTransaction(const std::function<Status(SqlTransaction&)>& fn) override {
-    if (owner_.load() == std::this_thread::get_id()) {
-      return Internal("InTransaction called from inside a transaction function");
-    }
-    std::lock_guard<std::mutex> lock(mu_);
-    owner_.store(std::this_thread::get_id());
-    Status status = RunTransaction(fn);
-    owner_.store(std::thread::id());
-    return status;
-  }
-
  private:
-  Status RunTransaction(const std::function<Status(SqlTransaction&)>& fn) {
+  Status RunTransaction(const std::function<Status(SqlTransaction&)>& fn) override {
     RETURN_IF_ERROR(Execute("BEGIN IMMEDIATE"));
     SqliteTransaction txn(db_);
     Status status = fn(txn);
@@ -254,11 +243,7 @@ class SqliteDatabase final : public SqlDatabase {
     }
   }
 
-  std::mutex mu_;
-  sqlite3* const db_;  // GUARDED_BY(mu_)
-  // The thread running a transaction function, to refuse nested calls rather
-  // than deadlock on mu_.
-  std::atomic<std::thread::id> owner_{};
+  sqlite3* const db_;  // used under the base's transaction lock
 };
 
 }  // namespace

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "fixture_util.h"
+
 #include <filesystem>
 #include <fstream>
 
@@ -11,10 +13,7 @@ namespace {
 class BlobStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    root_ = std::filesystem::temp_directory_path() /
-            ("mast_blobs_" + std::to_string(::getpid()) + "_" +
-             ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(root_);
+    root_ = testing::FreshTestDir("mast_blobs");
     auto s = BlobStore::Create(root_.string());
     ASSERT_TRUE(s.ok()) << s.status().message();
     store_ = std::move(s).value();

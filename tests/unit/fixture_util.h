@@ -3,13 +3,44 @@
 #ifndef MAST_TESTS_UNIT_FIXTURE_UTIL_H_
 #define MAST_TESTS_UNIT_FIXTURE_UTIL_H_
 
+#include <unistd.h>
+
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
 
 #include <boost/json.hpp>
+#include <gtest/gtest.h>
 
 namespace mast::testing {
+
+// An empty directory for the running test: <tmp>/<prefix>_<pid>_<test name>.
+inline std::filesystem::path FreshTestDir(const std::string& prefix) {
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() /
+      (prefix + "_" + std::to_string(::getpid()) + "_" +
+       ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+// A new temporary directory, removed with the object.
+class TempDir {
+ public:
+  TempDir() {
+    char pattern[] = "/tmp/mast-test-XXXXXX";
+    path_ = ::mkdtemp(pattern);
+  }
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
 
 inline std::string FixtureDir(const std::string& name) {
   return std::string(MAST_SOURCE_DIR) + "/tests/fixtures/models/" + name;

@@ -48,11 +48,7 @@ struct Response {
 class MlflowApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("mast_mlflow_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
+    dir_ = testing::FreshTestDir("mast_mlflow");
     db_ = std::move(OpenSqliteDatabase((dir_ / "mast.db").string())).value();
     ASSERT_TRUE(ApplyMigrations(db_.get()).ok());
     store_ = std::make_unique<RegistryStore>(db_.get());

@@ -10,6 +10,7 @@
 #include <boost/json.hpp>
 
 #include "common/logging.h"
+#include "fixture_util.h"
 #include "predlog/prediction_reader.h"
 
 namespace mast {
@@ -18,18 +19,7 @@ namespace {
 namespace json = boost::json;
 namespace fs = std::filesystem;
 
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/mast-predlog-XXXXXX";
-    path_ = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using testing::TempDir;
 
 std::shared_ptr<ModelVersion> Model(const std::string& name = "churn",
                                     const std::string& version = "3") {
