@@ -124,25 +124,23 @@ class SilencedStderr {
   int saved_;
 };
 
-// The access-log line of one request, fields built as the gateway builds
-// them, at LOG_LEVEL=INFO (formatted, queued for the writer thread).
+// The access-log line of one request, built as the gateway builds it, at LOG_LEVEL=INFO (formatted, queued for the writer thread).
 void BM_AccessLogLine(benchmark::State& state) {
   SilencedStderr silenced;
   InitLogging(LogLevel::kInfo);
   const std::string request_id = "0f8e5a4c2b9d41e7a3c6d2b1e0f9a8c7";
   const std::string route = "/v1/models/{model}/predict", path = "/v1/models/churn/predict";
   for (auto _ : state) {
-    if (LogEnabled(LogLevel::kInfo)) {
-      json::object fields{{"request_id", request_id},
-                          {"method", "POST"},
-                          {"route", route},
-                          {"path", path},
-                          {"status", 200},
-                          {"latency_ms", 0.4187}};
-      fields["model"] = "churn";
-      fields["version"] = "3";
-      LogInfo("request", fields);
-    }
+    LogLine line(LogLevel::kInfo, "request");
+    line.Add("request_id", request_id)
+        .Add("method", "POST")
+        .Add("route", route)
+        .Add("path", path)
+        .Add("status", 200)
+        .Add("latency_ms", 0.4187)
+        .Add("model", "churn")
+        .Add("version", "3");
+    line.Write();
   }
   InitLogging(LogLevel::kWarning);
   state.SetItemsProcessed(state.iterations());

@@ -2,6 +2,9 @@
 
 #include <boost/json.hpp>
 
+#include "common/json_reader.h"
+#include "common/json_writer.h"
+
 #include "api/predictions_api.h"
 #include "api/tensor_json.h"
 
@@ -53,7 +56,7 @@ void Predict(ServingContext* ctx, const std::shared_ptr<Exchange>& ex,
   }
 
   boost::system::error_code ec;
-  json::value body = json::parse(ex->request.body(), ec);
+  json::value body = ParseJson(ex->request.body(), ec);
   if (ec) {
     return ex->ReplyError(400, StatusCode::kInvalidArgument,
                           "request body is not valid JSON: " + ec.message());
@@ -82,12 +85,21 @@ void Predict(ServingContext* ctx, const std::shared_ptr<Exchange>& ex,
       [ctx, ex, proba, model, rows, body = std::move(body)](
           StatusOr<std::vector<Tensor>> outputs, double seconds) mutable {
         if (!outputs.ok()) return ex->ReplyError(outputs.status());
+        // Written directly; the JSON object is built only for the log.
+        std::string text = "{\"prediction\":";
+        AppendRowsJson((*outputs)[0], &text);
+        if (proba) {
+          text += ",\"probabilities\":";
+          AppendRowsJson((*outputs)[1], &text);
+        }
+        text += ",\"inference_time_ms\":";
+        AppendJson(json::value(seconds * 1000.0), &text);
+        text += '}';
+        ex->Reply(200, std::move(text));
+        if (!ctx->prediction_log) return;
         json::object answer;
         answer["prediction"] = RowsToJson((*outputs)[0]);
         if (proba) answer["probabilities"] = RowsToJson((*outputs)[1]);
-        answer["inference_time_ms"] = seconds * 1000.0;
-        ex->ReplyJson(200, answer);
-        answer.erase("inference_time_ms");
         RecordPrediction(ctx, *ex, PredictionEvent::kPredict, std::move(model),
                          std::move(body), std::move(answer), rows);
       });

@@ -263,18 +263,16 @@ void Gateway::Finish(Exchange* ex, HttpResponse response, HttpResponder* respond
   series.count->Increment();
   series.seconds->Observe(seconds);
   if (LogEnabled(LogLevel::kInfo)) {
-    json::object fields{{"request_id", ex->request_id},
-                        {"method", ex->request.method_string()},
-                        {"route", route},
-                        {"path", ex->path},
-                        {"status", status},
-                        // To the microsecond: 0.041, not 0.040633999999999997.
-                        {"latency_ms", std::round(seconds * 1e6) / 1e3}};
-    if (!ex->model.empty()) {
-      fields["model"] = ex->model;
-      fields["version"] = ex->version;
-    }
-    LogInfo("request", fields);
+    LogLine line(LogLevel::kInfo, "request");
+    line.Add("request_id", ex->request_id)
+        .Add("method", std::string_view(ex->request.method_string()))
+        .Add("route", route)
+        .Add("path", ex->path)
+        .Add("status", status)
+        // To the microsecond: 0.041, not 0.040633999999999997.
+        .Add("latency_ms", std::round(seconds * 1e6) / 1e3);
+    if (!ex->model.empty()) line.Add("model", ex->model).Add("version", ex->version);
+    line.Write();
   }
   HttpResponder done = std::move(*respond);
   if (body) return done.Stream(std::move(response), std::move(body));

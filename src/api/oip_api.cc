@@ -6,6 +6,7 @@
 
 #include "api/predictions_api.h"
 #include "api/tensor_json.h"
+#include "common/json_reader.h"
 #include "common/worker_pool.h"
 #include "registry/registry_source.h"
 
@@ -103,7 +104,7 @@ void Infer(ServingContext* ctx, std::shared_ptr<Exchange> ex) {
   auto model = Resolve(ctx, ex.get(), true);
   if (!model) return;
   boost::system::error_code ec;
-  json::value body = json::parse(ex->request.body(), ec);
+  json::value body = ParseJson(ex->request.body(), ec);
   if (ec) {
     return ex->ReplyError(400, StatusCode::kInvalidArgument,
                           "request body is not valid JSON: " + ec.message());
@@ -244,7 +245,7 @@ void RepositoryIndex(ServingContext* ctx, std::shared_ptr<Exchange> ex) {
   bool ready_only = false;
   if (!ex->request.body().empty()) {
     boost::system::error_code ec;
-    json::value body = json::parse(ex->request.body(), ec);
+    json::value body = ParseJson(ex->request.body(), ec);
     if (ec || !body.is_object()) {
       return ex->ReplyError(400, StatusCode::kInvalidArgument, "request body must be a JSON object");
     }

@@ -95,18 +95,19 @@ void RecordPrediction(ServingContext* ctx, const Exchange& ex,
                       std::shared_ptr<const ModelVersion> model, json::value inputs,
                       json::value outputs, int64_t rows) {
   if (!ctx->prediction_log || rows <= 0) return;
-  PredictionEvent event;
-  event.endpoint = endpoint;
-  event.request_id = ex.request_id;
-  event.time = std::chrono::system_clock::now();
-  event.model = std::move(model);
-  event.inputs = std::move(inputs);
-  event.outputs = std::move(outputs);
-  event.rows = rows;
-  event.latency_ms =
+  // Built in place: the JSON values keep their memory (the request's
+  // arena) instead of being copied.
+  PredictionEvent event{
+      endpoint,
+      ex.request_id,
+      std::chrono::system_clock::now(),
+      std::move(model),
+      std::move(inputs),
+      std::move(outputs),
+      rows,
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - ex.start)
-          .count();
-  event.bytes = ex.request.body().size() * 2;
+          .count(),
+      ex.request.body().size() * 2};
   ctx->prediction_log->Append(std::move(event));
 }
 

@@ -7,6 +7,8 @@
 
 #include <boost/json.hpp>
 
+#include "common/json_writer.h"
+
 namespace mast {
 
 namespace json = boost::json;
@@ -63,6 +65,31 @@ json::array RowsToJson(const Tensor& t) {
     }
   }
   return out;
+}
+
+void AppendRowsJson(const Tensor& t, std::string* out) {
+  out->push_back('[');
+  if (t.shape.empty()) {
+    AppendJson(ElementToJson(t, 0), out);
+    out->push_back(']');
+    return;
+  }
+  const int64_t rows = t.shape[0];
+  const int64_t per_row = rows > 0 ? t.size() / rows : 0;
+  for (int64_t r = 0; r < rows; ++r) {
+    if (r > 0) out->push_back(',');
+    if (per_row == 1) {
+      AppendJson(ElementToJson(t, r), out);
+      continue;
+    }
+    out->push_back('[');
+    for (int64_t k = 0; k < per_row; ++k) {
+      if (k > 0) out->push_back(',');
+      AppendJson(ElementToJson(t, r * per_row + k), out);
+    }
+    out->push_back(']');
+  }
+  out->push_back(']');
 }
 
 namespace {

@@ -27,6 +27,9 @@ boost::json::array FlatToJson(const Tensor& t);
 // element, else an array of the row's elements.
 boost::json::array RowsToJson(const Tensor& t);
 
+// Appends RowsToJson(t) as JSON text to `out`, without building the array.
+void AppendRowsJson(const Tensor& t, std::string* out);
+
 // Fills `t` (type and shape already set, storage allocated) from `data`, a
 // flat or nested JSON array (or a single scalar for one element). Errors
 // (kInvalidArgument) name `t.name`: element count differs from the shape,

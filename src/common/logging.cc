@@ -9,6 +9,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <ctime>
+#include <charconv>
 #include <mutex>
 #include <thread>
 
@@ -228,31 +229,106 @@ StatusOr<std::chrono::system_clock::time_point> ParseRfc3339(std::string_view te
          std::chrono::microseconds(micros);
 }
 
+namespace {
+
+// The line being built on this thread (LogLine); its capacity is reused.
+std::string& ThreadLineBuffer() {
+  thread_local std::string text;
+  return text;
+}
+
+// Appends the current UTC time as RFC 3339 with milliseconds. The text up to
+// the seconds is formatted once per second per thread.
+void AppendNow(std::string* out) {
+  thread_local std::time_t cached_second = -1;
+  thread_local char cached[24];
+  thread_local size_t cached_len = 0;
+  const auto now = std::chrono::system_clock::now();
+  const std::time_t secs = std::chrono::system_clock::to_time_t(now);
+  if (secs != cached_second) {
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    cached_len = std::strftime(cached, sizeof(cached), "%Y-%m-%dT%H:%M:%S", &tm);
+    cached_second = secs;
+  }
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch())
+                .count() % 1000;
+  if (ms < 0) ms += 1000;
+  out->append(cached, cached_len);
+  const char frac[5] = {'.', char('0' + ms / 100), char('0' + ms / 10 % 10),
+                        char('0' + ms % 10), 'Z'};
+  out->append(frac, 5);
+}
+
+}  // namespace
+
+LogLine::LogLine(LogLevel level, std::string_view msg)
+    : level_(level), enabled_(LogEnabled(level)), text_(ThreadLineBuffer()) {
+  if (!enabled_) return;
+  text_.clear();
+  text_ += "{\"ts\":\"";
+  AppendNow(&text_);
+  text_ += "\",\"level\":\"";
+  text_ += LevelName(level);
+  text_ += "\",\"msg\":";
+  AppendJsonString(msg, &text_);
+}
+
+void LogLine::Key(std::string_view key) {
+  text_ += ',';
+  AppendJsonString(key, &text_);
+  text_ += ':';
+}
+
+LogLine& LogLine::Add(std::string_view key, std::string_view value) {
+  if (!enabled_) return *this;
+  Key(key);
+  AppendJsonString(value, &text_);
+  return *this;
+}
+
+LogLine& LogLine::Add(std::string_view key, int64_t value) {
+  if (!enabled_) return *this;
+  Key(key);
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), value);
+  text_.append(buf, static_cast<size_t>(end - buf));
+  return *this;
+}
+
+LogLine& LogLine::Add(std::string_view key, double value) {
+  if (!enabled_) return *this;
+  Key(key);
+  AppendJson(boost::json::value(value), &text_);
+  return *this;
+}
+
+LogLine& LogLine::Add(std::string_view key, const boost::json::value& value) {
+  if (!enabled_) return *this;
+  Key(key);
+  AppendJson(value, &text_);
+  return *this;
+}
+
+void LogLine::Write() {
+  if (!enabled_) return;
+  text_ += '}';
+  if (LineWriter* w = g_writer.load()) {
+    w->Append(text_, level_ >= LogLevel::kWarning);
+  } else {
+    std::fprintf(stderr, "%s\n", text_.c_str());
+  }
+  enabled_ = false;  // written once
+}
+
 void Log(LogLevel level, std::string_view msg, const boost::json::object& fields) {
   if (!LogEnabled(level)) return;
-  // Written field by field (no intermediate object): this runs once per
-  // request for the access log.
-  std::string text;
-  text.reserve(160 + 32 * fields.size());
-  text += "{\"ts\":\"";
-  text += NowRfc3339();
-  text += "\",\"level\":\"";
-  text += LevelName(level);
-  text += "\",\"msg\":";
-  AppendJsonString(msg, &text);
+  LogLine line(level, msg);
   for (const auto& kv : fields) {
     if (kv.key() == "ts" || kv.key() == "level" || kv.key() == "msg") continue;
-    text += ',';
-    AppendJsonString(kv.key(), &text);
-    text += ':';
-    AppendJson(kv.value(), &text);
+    line.Add(kv.key(), kv.value());
   }
-  text += '}';
-  if (LineWriter* w = g_writer.load()) {
-    w->Append(text, level >= LogLevel::kWarning);
-  } else {
-    std::fprintf(stderr, "%s\n", text.c_str());
-  }
+  line.Write();
 }
 
 }  // namespace mast

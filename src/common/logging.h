@@ -45,6 +45,36 @@ inline void LogError(std::string_view msg, const boost::json::object& f = {}) {
   Log(LogLevel::kError, msg, f);
 }
 
+// One log line built field by field, without an intermediate object: for
+// lines written once per request (the access log). Fields are written in the
+// order added; keys must be plain ASCII names and unique. Write() hands the
+// line to the writer (nothing is written if the level is disabled).
+//
+//   LogLine(LogLevel::kInfo, "request").Add("status", 200).Add("route", r).Write();
+//
+// Not thread-safe; use one per line, on one thread.
+class LogLine {
+ public:
+  LogLine(LogLevel level, std::string_view msg);
+  LogLine(const LogLine&) = delete;
+  LogLine& operator=(const LogLine&) = delete;
+  LogLine& Add(std::string_view key, std::string_view value);
+  LogLine& Add(std::string_view key, const char* value) {
+    return Add(key, std::string_view(value));
+  }
+  LogLine& Add(std::string_view key, int64_t value);
+  LogLine& Add(std::string_view key, int value) { return Add(key, int64_t{value}); }
+  LogLine& Add(std::string_view key, double value);
+  LogLine& Add(std::string_view key, const boost::json::value& value);
+  void Write();
+
+ private:
+  void Key(std::string_view key);
+  LogLevel level_;
+  bool enabled_;
+  std::string& text_;  // a per-thread buffer, reused
+};
+
 // UTC time as RFC 3339 with milliseconds ("2026-11-26T20:11:00.123Z").
 std::string Rfc3339(std::chrono::system_clock::time_point t);
 std::string NowRfc3339();

@@ -1,5 +1,6 @@
 #include "server/http_server.h"
 
+#include <array>
 #include <list>
 #include <mutex>
 #include <optional>
@@ -21,6 +22,13 @@ namespace beast = boost::beast;
 using tcp = asio::ip::tcp;
 
 class Session;
+
+// Sockets and timers bound to one io_context's executor (no type-erased
+// executor on the hot path).
+using Socket = asio::basic_stream_socket<tcp, asio::io_context::executor_type>;
+using Timer = asio::basic_waitable_timer<std::chrono::steady_clock,
+                                         asio::wait_traits<std::chrono::steady_clock>,
+                                         asio::io_context::executor_type>;
 
 struct HttpServer::Impl {
   // Declared before `contexts`: sessions still owned by pending handlers are
@@ -58,7 +66,7 @@ struct HttpServer::Impl {
   }
   void Accept();
   // Starts serving an accepted connection.
-  void Serve(tcp::socket socket);
+  void Serve(tcp::socket socket, asio::io_context& context);
   // On shutdown: serves the connections the kernel has already accepted
   // (their clients may have sent a request), then closes the listener.
   void AcceptBacklogAndClose();
@@ -66,12 +74,20 @@ struct HttpServer::Impl {
 };
 
 // One connection. Lives as long as an async operation holds its shared_ptr.
+//
+// The request is parsed with Beast's parser fed from our own buffer, and the
+// answer is written as one gather write of a head formatted here plus the
+// body, so a request costs one read and one write system call and no
+// composed-operation machinery. Time limits are deadlines checked by one
+// lazily re-armed timer per connection: moving a deadline is a store, and
+// the timer is only touched when it fires or must fire earlier.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket&& socket, HttpServer::Impl* server)
-      : stream_(std::move(socket)), server_(server) {
+  Session(Socket&& socket, HttpServer::Impl* server)
+      : socket_(std::move(socket)), timer_(socket_.get_executor()), server_(server) {
     beast::error_code ec;
-    auto remote = stream_.socket().remote_endpoint(ec);
+    socket_.set_option(tcp::no_delay(true), ec);
+    auto remote = socket_.remote_endpoint(ec);
     if (!ec) {
       peer_.address = remote.address().to_string();
       peer_.loopback = remote.address().is_loopback() ||
@@ -88,8 +104,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void Start(std::list<std::weak_ptr<Session>>::iterator it) {
     self_it_ = it;
-    asio::dispatch(stream_.get_executor(),
-                   [self = shared_from_this()] { self->ReadRequest(); });
+    asio::dispatch(socket_.get_executor(), [self = shared_from_this()] {
+      self->ReadRequest();
+    });
   }
 
   // Closes the connection if it waits for a new request and no byte of one
@@ -97,21 +114,27 @@ class Session : public std::enable_shared_from_this<Session> {
   // cancelled rather than the socket closed, so a read that has already
   // completed still delivers its request (see OnReadError).
   void CloseIfIdle() {
-    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+    asio::dispatch(socket_.get_executor(), [self = shared_from_this()] {
       if (self->idle_ && !self->RequestStarted()) {
         beast::error_code ec;
-        self->stream_.socket().cancel(ec);
+        self->socket_.cancel(ec);
       }
     });
   }
 
  private:
+  using Clock = std::chrono::steady_clock;
+  // Bytes asked of the kernel per read: small while headers arrive, larger
+  // for bodies (model uploads).
+  static constexpr size_t kHeaderReadBytes = 8 * 1024;
+  static constexpr size_t kBodyReadBytes = 64 * 1024;
+
   // True once any byte of the next request has been received or is waiting
   // in the socket.
   bool RequestStarted() {
     beast::error_code ec;
     return buffer_.size() > 0 || (parser_ && parser_->got_some()) ||
-           stream_.socket().available(ec) > 0;
+           socket_.available(ec) > 0;
   }
 
   // Waits for the next request. A new connection gets `header_timeout` for
@@ -119,51 +142,68 @@ class Session : public std::enable_shared_from_this<Session> {
   // `idle_timeout`, and from its first byte the header timeout applies too.
   void ReadRequest() {
     idle_ = true;
+    header_checked_ = false;
     parser_.emplace();
     parser_->header_limit(server_->options.max_header_bytes);
     // The body limit depends on the route, known once the header is read
-    // (OnHeader); until then none applies.
+    // (CheckHeader); until then none applies.
     parser_->body_limit(boost::none);
     body_limit_ = server_->options.max_body_bytes;
     if (server_->draining.load() && !RequestStarted()) return Close();
-    if (first_request_ || buffer_.size() > 0) return ReadHeader();
-    stream_.expires_after(server_->options.idle_timeout);
-    stream_.async_read_some(
-        buffer_.prepare(4096),
-        [self = shared_from_this()](beast::error_code ec, size_t n) {
-          self->buffer_.commit(n);
-          if (ec) return self->OnReadError(ec);
-          self->ReadHeader();
-        });
+    SetDeadline(first_request_ ? server_->options.header_timeout
+                               : server_->options.idle_timeout);
+    if (buffer_.size() > 0) return Parse();  // a pipelined request
+    Read();
   }
 
-  void ReadHeader() {
-    stream_.expires_after(server_->options.header_timeout);
-    http::async_read_header(
-        stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, size_t) {
-          self->OnHeader(ec);
-        });
+  void Read() {
+    const size_t want = header_checked_ ? kBodyReadBytes : kHeaderReadBytes;
+    socket_.async_read_some(buffer_.prepare(want),
+                            [self = shared_from_this()](beast::error_code ec, size_t n) {
+                              self->buffer_.commit(n);
+                              if (ec) return self->OnReadError(ec);
+                              self->Parse();
+                            });
   }
 
-  void OnHeader(beast::error_code ec) {
-    if (ec) return OnReadError(ec);
-    idle_ = false;
+  // Feeds what has arrived to the parser; dispatches a complete request,
+  // reads more otherwise.
+  void Parse() {
+    if (idle_ && buffer_.size() > 0) {
+      idle_ = false;
+      if (!first_request_) SetDeadline(server_->options.header_timeout);
+    }
+    while (buffer_.size() > 0) {
+      beast::error_code ec;
+      const size_t used = parser_->put(buffer_.data(), ec);
+      buffer_.consume(used);
+      if (ec == http::error::need_more) break;
+      if (ec) return OnReadError(ec);
+      if (!header_checked_ && parser_->is_header_done() && !CheckHeader()) return;
+      if (parser_->is_done()) return Dispatch();
+      if (used == 0) break;
+    }
+    Read();
+  }
+
+  // Applies the route's body limit once the header is complete; false if
+  // the request was rejected.
+  bool CheckHeader() {
+    header_checked_ = true;
     first_request_ = false;
     body_limit_ = server_->handler->BodyLimit(parser_->get().target(),
                                               server_->options.max_body_bytes);
     if (parser_->content_length() && *parser_->content_length() > body_limit_) {
-      return OnReadError(http::error::body_limit);
+      OnReadError(http::error::body_limit);
+      return false;
     }
     parser_->body_limit(body_limit_);
-    stream_.expires_after(server_->options.body_timeout);
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, size_t) {
-                       self->OnBody(ec);
-                     });
+    SetDeadline(server_->options.body_timeout);
+    return true;
   }
 
   void OnReadError(beast::error_code ec) {
+    if (closed_) return;
     if (ec == http::error::body_limit) {
       return Reject(413, "request body exceeds the limit of " +
                              std::to_string(body_limit_) +
@@ -177,28 +217,28 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec == asio::error::operation_aborted && server_->draining.load() &&
         RequestStarted()) {
       // CloseIfIdle raced with the first bytes of a request: serve it.
-      return ReadHeader();
+      return Parse();
     }
-    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
-        ec == asio::error::operation_aborted ||
-        ec == asio::error::connection_reset || ec == asio::error::eof) {
+    if (ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
+        ec == asio::error::eof) {
+      // The peer left (a request cut short included), or shutdown closed
+      // an idle connection.
       return Close();
     }
     // Any other parse error is a malformed request.
     Reject(400, std::string("malformed HTTP request: ") + ec.message());
   }
 
-  void OnBody(beast::error_code ec) {
-    if (ec) return OnReadError(ec);
+  void Dispatch() {
     server_->inflight.fetch_add(1);
     HttpRequest request = parser_->release();
     keep_alive_ = request.keep_alive();
-    stream_.expires_never();
+    ClearDeadline();
     auto self = shared_from_this();
     server_->handler->Handle(
         std::move(request), peer_,
         HttpResponder([self](HttpResponse response, std::shared_ptr<BodyStream> body) {
-          asio::dispatch(self->stream_.get_executor(),
+          asio::dispatch(self->socket_.get_executor(),
                          [self, r = std::move(response), body = std::move(body)]() mutable {
                            if (body) return self->WriteStreamed(std::move(r), std::move(body));
                            self->Write(std::move(r), /*counted=*/true);
@@ -218,9 +258,9 @@ class Session : public std::enable_shared_from_this<Session> {
     header->chunked(true);
     auto serializer =
         std::make_shared<http::response_serializer<http::empty_body>>(*header);
-    stream_.expires_after(server_->options.body_timeout);
+    SetDeadline(server_->options.body_timeout);
     http::async_write_header(
-        stream_, *serializer,
+        socket_, *serializer,
         [self = shared_from_this(), header, serializer, body, keep](beast::error_code ec,
                                                                     size_t) {
           if (ec) return self->EndStreamed(/*ok=*/false, keep);
@@ -229,20 +269,21 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void NextChunk(std::shared_ptr<BodyStream> body, bool keep) {
+    ClearDeadline();  // the producer may take its time
     BodyStream* producer = body.get();
     producer->Next([self = shared_from_this(), body = std::move(body), keep](
                        std::string chunk, bool ok) mutable {
-      asio::dispatch(self->stream_.get_executor(), [self, body = std::move(body), keep,
+      asio::dispatch(self->socket_.get_executor(), [self, body = std::move(body), keep,
                                                     chunk = std::move(chunk), ok]() mutable {
         if (!ok) return self->EndStreamed(/*ok=*/false, keep);
         auto data = std::make_shared<std::string>(std::move(chunk));
-        self->stream_.expires_after(self->server_->options.body_timeout);
+        self->SetDeadline(self->server_->options.body_timeout);
         if (data->empty()) {
           return asio::async_write(
-              self->stream_, http::make_chunk_last(),
+              self->socket_, http::make_chunk_last(),
               [self, keep](beast::error_code ec, size_t) { self->EndStreamed(!ec, keep); });
         }
-        asio::async_write(self->stream_, http::make_chunk(asio::buffer(*data)),
+        asio::async_write(self->socket_, http::make_chunk(asio::buffer(*data)),
                           [self, data, body = std::move(body), keep](beast::error_code ec,
                                                                      size_t) mutable {
                             if (ec) return self->EndStreamed(/*ok=*/false, keep);
@@ -270,63 +311,140 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void Write(HttpResponse response, bool counted) {
     const bool keep = keep_alive_ && !server_->draining.load();
-    response.keep_alive(keep);
-    response.prepare_payload();
-    response_ = std::make_shared<HttpResponse>(std::move(response));
-    stream_.expires_after(server_->options.body_timeout);
-    http::async_write(stream_, *response_,
-                      [self = shared_from_this(), keep, counted](
-                          beast::error_code ec, size_t) {
+    FormatHead(response, keep, &head_);
+    body_ = std::move(response.body());
+    SetDeadline(server_->options.body_timeout);
+    const std::array<asio::const_buffer, 2> buffers{asio::buffer(head_), asio::buffer(body_)};
+    asio::async_write(socket_, buffers,
+                      [self = shared_from_this(), keep, counted](beast::error_code ec, size_t) {
                         if (counted) self->server_->inflight.fetch_sub(1);
-                        self->response_.reset();
+                        self->body_.clear();
                         if (ec || !keep) return self->Close();
                         self->ReadRequest();
                       });
   }
 
-  void Close() {
-    beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream_.socket().close(ec);
+  // The status line and header fields of `response`, with Content-Length
+  // and Connection set here (a handler's own values for them are ignored).
+  static void FormatHead(const HttpResponse& response, bool keep, std::string* out) {
+    out->clear();
+    const unsigned version = response.version();
+    const unsigned status = response.result_int();
+    out->append(version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
+    char code[4] = {char('0' + status / 100 % 10), char('0' + status / 10 % 10),
+                    char('0' + status % 10), ' '};
+    out->append(code, 4);
+    const std::string_view reason = response.reason();
+    out->append(reason.data(), reason.size());
+    out->append("\r\n");
+    for (const auto& field : response.base()) {
+      const http::field name = field.name();
+      if (name == http::field::content_length || name == http::field::connection ||
+          name == http::field::transfer_encoding) {
+        continue;
+      }
+      const std::string_view n = field.name_string();
+      const std::string_view v = field.value();
+      out->append(n.data(), n.size());
+      out->append(": ");
+      out->append(v.data(), v.size());
+      out->append("\r\n");
+    }
+    // No body may follow 1xx, 204 and 304 answers (RFC 9110 section 8.6).
+    if (status >= 200 && status != 204 && status != 304) {
+      out->append("Content-Length: ");
+      out->append(std::to_string(response.body().size()));
+      out->append("\r\n");
+    }
+    if (version == 10 && keep) out->append("Connection: keep-alive\r\n");
+    if (version != 10 && !keep) out->append("Connection: close\r\n");
+    out->append("\r\n");
   }
 
-  beast::tcp_stream stream_;
+  // Deadlines. The connection is closed once `deadline_` passes; the timer
+  // is armed for a deadline and, when it fires, re-armed for the current one
+  // if that moved later.
+  void SetDeadline(std::chrono::milliseconds limit) {
+    deadline_ = Clock::now() + limit;
+    if (closed_ || (timer_armed_ && timer_expiry_ <= deadline_)) return;
+    timer_armed_ = true;
+    timer_expiry_ = deadline_;
+    timer_.expires_at(deadline_);  // a pending wait completes as aborted
+    timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (!ec) self->OnTimer();
+    });
+  }
+  void ClearDeadline() { deadline_ = Clock::time_point::max(); }
+
+  void OnTimer() {
+    timer_armed_ = false;
+    if (closed_ || deadline_ == Clock::time_point::max()) return;
+    const auto now = Clock::now();
+    if (now < deadline_) {
+      return SetDeadline(std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline_ - now + std::chrono::milliseconds(1)));
+    }
+    Close();  // a pending read or write completes with an error
+  }
+
+  void Close() {
+    if (closed_) return;
+    closed_ = true;
+    beast::error_code ec;
+    timer_.cancel();
+    socket_.shutdown(tcp::socket::shutdown_send, ec);
+    socket_.close(ec);
+  }
+
+  Socket socket_;
+  Timer timer_;
   HttpServer::Impl* server_;
   PeerInfo peer_;
   size_t body_limit_ = 0;  // of the request being read
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
-  std::shared_ptr<HttpResponse> response_;
+  std::string head_;  // the response head being written
+  std::string body_;  // the response body being written
+  Clock::time_point deadline_ = Clock::time_point::max();
+  Clock::time_point timer_expiry_;
+  bool timer_armed_ = false;
+  bool closed_ = false;
   bool keep_alive_ = false;
   bool idle_ = true;
   bool first_request_ = true;
+  bool header_checked_ = false;
   std::list<std::weak_ptr<Session>>::iterator self_it_;
 };
 
 void HttpServer::Impl::Accept() {
+  asio::io_context& context = NextContext();
   acceptor.async_accept(
-      NextContext(), [this](beast::error_code ec, tcp::socket socket) {
+      context, [this, &context](beast::error_code ec, tcp::socket socket) {
         if (ec) {
           if (draining.load()) return AcceptBacklogAndClose();
           if (!acceptor.is_open()) return;
           // Out of descriptors and similar: keep accepting.
           return Accept();
         }
-        Serve(std::move(socket));
+        Serve(std::move(socket), context);
         if (draining.load()) return AcceptBacklogAndClose();
         Accept();
       });
 }
 
-void HttpServer::Impl::Serve(tcp::socket socket) {
+void HttpServer::Impl::Serve(tcp::socket socket, asio::io_context& context) {
+  beast::error_code ec;
   if (connections.load() >= options.max_connections) {
     rejected.fetch_add(1);
-    beast::error_code ignored;
-    socket.close(ignored);
+    socket.close(ec);
     return;
   }
+  const tcp::endpoint local = socket.local_endpoint(ec);
+  if (ec) return;  // already reset by the peer
+  Socket own(context, local.protocol(), socket.release(ec));
+  if (ec) return;
   connections.fetch_add(1);
-  auto session = std::make_shared<Session>(std::move(socket), this);
+  auto session = std::make_shared<Session>(std::move(own), this);
   std::list<std::weak_ptr<Session>>::iterator it;
   {
     std::lock_guard<std::mutex> lock(sessions_mu);
@@ -340,9 +458,10 @@ void HttpServer::Impl::AcceptBacklogAndClose() {
   beast::error_code ec;
   acceptor.non_blocking(true, ec);
   while (!ec) {
-    tcp::socket socket(NextContext());
+    asio::io_context& context = NextContext();
+    tcp::socket socket(context);
     acceptor.accept(socket, ec);
-    if (!ec) Serve(std::move(socket));
+    if (!ec) Serve(std::move(socket), context);
   }
   acceptor.close(ec);
 }
