@@ -7,6 +7,7 @@
 #include "api/predictions_api.h"
 #include "api/tensor_json.h"
 #include "common/json_reader.h"
+#include "common/json_writer.h"
 #include "common/worker_pool.h"
 #include "registry/registry_source.h"
 
@@ -191,8 +192,32 @@ void Infer(ServingContext* ctx, std::shared_ptr<Exchange> ex) {
       [ctx, ex, model, id, rows, body = std::move(body)](StatusOr<std::vector<Tensor>> outputs,
                                                          double) mutable {
         if (!outputs.ok()) return ex->ReplyError(outputs.status());
-        json::object answer{{"model_name", model->name}, {"model_version", model->version}};
-        if (id) answer["id"] = *id;
+        // Written directly; the JSON outputs are built only for the log.
+        std::string text = "{\"model_name\":";
+        AppendJsonString(model->name, &text);
+        text += ",\"model_version\":";
+        AppendJsonString(model->version, &text);
+        if (id) {
+          text += ",\"id\":";
+          AppendJson(*id, &text);
+        }
+        text += ",\"outputs\":[";
+        for (size_t i = 0; i < outputs->size(); ++i) {
+          const Tensor& t = (*outputs)[i];
+          if (i > 0) text += ',';
+          text += "{\"name\":";
+          AppendJsonString(t.name, &text);
+          text += ",\"datatype\":";
+          AppendJsonString(DataTypeName(t.type), &text);
+          text += ",\"shape\":";
+          AppendJson(ShapeJson(t.shape), &text);
+          text += ",\"data\":";
+          AppendFlatJson(t, &text);
+          text += '}';
+        }
+        text += "]}";
+        ex->Reply(200, std::move(text));
+        if (!ctx->prediction_log) return;
         json::array outs;
         for (const Tensor& t : *outputs) {
           outs.push_back(json::object{{"name", t.name},
@@ -200,10 +225,8 @@ void Infer(ServingContext* ctx, std::shared_ptr<Exchange> ex) {
                                       {"shape", ShapeJson(t.shape)},
                                       {"data", FlatToJson(t)}});
         }
-        answer["outputs"] = std::move(outs);
-        ex->ReplyJson(200, answer);
         RecordPrediction(ctx, *ex, PredictionEvent::kInfer, model,
-                         std::move(body.as_object()["inputs"]), std::move(answer["outputs"]),
+                         std::move(body.as_object()["inputs"]), json::value(std::move(outs)),
                          rows);
       });
   if (!queued.ok()) ex->ReplyUnavailable(queued);

@@ -67,6 +67,16 @@ json::array RowsToJson(const Tensor& t) {
   return out;
 }
 
+void AppendFlatJson(const Tensor& t, std::string* out) {
+  out->push_back('[');
+  const int64_t n = t.size();
+  for (int64_t i = 0; i < n; ++i) {
+    if (i > 0) out->push_back(',');
+    AppendJson(ElementToJson(t, i), out);
+  }
+  out->push_back(']');
+}
+
 void AppendRowsJson(const Tensor& t, std::string* out) {
   out->push_back('[');
   if (t.shape.empty()) {

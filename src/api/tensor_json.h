@@ -27,6 +27,9 @@ boost::json::array FlatToJson(const Tensor& t);
 // element, else an array of the row's elements.
 boost::json::array RowsToJson(const Tensor& t);
 
+// Appends FlatToJson(t) as JSON text to `out`, without building the array.
+void AppendFlatJson(const Tensor& t, std::string* out);
+
 // Appends RowsToJson(t) as JSON text to `out`, without building the array.
 void AppendRowsJson(const Tensor& t, std::string* out);
 

@@ -145,6 +145,111 @@ TEST_F(HttpServerTest, ServesSeveralRequestsOnOneKeepAliveConnection) {
   EXPECT_TRUE(b.keep_alive());
 }
 
+// Reads everything the server sends until it closes the connection.
+std::string ReadUntilClosed(tcp::socket& s) {
+  std::string out;
+  char buf[4096];
+  beast::error_code ec;
+  for (;;) {
+    const size_t n = s.read_some(asio::buffer(buf), ec);
+    out.append(buf, n);
+    if (ec) return out;
+  }
+}
+
+TEST_F(HttpServerTest, PipelinedRequestsAreAnsweredInOrder) {
+  Start();
+  auto s = Connect();
+  // Three requests in one write; the last asks to close.
+  asio::write(s, asio::buffer(std::string(
+                     "POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\none"
+                     "POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\ntwo"
+                     "POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nConnection: close\r\n\r\n"
+                     "three")));
+  const std::string all = ReadUntilClosed(s);
+  const size_t one = all.find("echo:one"), two = all.find("echo:two"),
+               three = all.find("echo:three");
+  ASSERT_NE(one, std::string::npos) << all;
+  ASSERT_NE(two, std::string::npos) << all;
+  ASSERT_NE(three, std::string::npos) << all;
+  EXPECT_LT(one, two);
+  EXPECT_LT(two, three);
+  EXPECT_NE(all.find("Connection: close\r\n"), std::string::npos) << all;
+}
+
+TEST_F(HttpServerTest, ChunkedRequestBodiesAreReassembled) {
+  Start();
+  auto s = Connect();
+  asio::write(s, asio::buffer(std::string("POST /x HTTP/1.1\r\nHost: a\r\n"
+                                          "Transfer-Encoding: chunked\r\n\r\n"
+                                          "3\r\nabc\r\n4\r\ndefg\r\n0\r\n\r\n")));
+  beast::flat_buffer buf;
+  http::response<http::string_body> res;
+  http::read(s, buf, res);
+  EXPECT_EQ(res.result_int(), 200);
+  EXPECT_EQ(res.body(), "echo:abcdefg");
+  EXPECT_EQ(Send(s, http::verb::post, "/x", "after").body(), "echo:after");
+}
+
+TEST_F(HttpServerTest, AnswersCarryLengthAndHonourHttp10KeepAlive) {
+  Start();
+  auto s = Connect();
+  // HTTP/1.0 without keep-alive: answered as 1.0, then closed.
+  asio::write(s, asio::buffer(std::string("GET /x HTTP/1.0\r\n\r\n")));
+  const std::string closed = ReadUntilClosed(s);
+  EXPECT_EQ(closed.rfind("HTTP/1.0 200 OK\r\n", 0), 0u) << closed;
+  EXPECT_NE(closed.find("Content-Length: 5\r\n"), std::string::npos) << closed;
+  EXPECT_EQ(closed.substr(closed.size() - 5), "echo:");
+  // HTTP/1.0 asking for keep-alive keeps the connection.
+  auto k = Connect();
+  http::request<http::string_body> req{http::verb::get, "/x", 10};
+  req.keep_alive(true);
+  http::write(k, req);
+  beast::flat_buffer buf;
+  http::response<http::string_body> res;
+  http::read(k, buf, res);
+  EXPECT_EQ(res.version(), 10u);
+  EXPECT_TRUE(res.keep_alive());
+  EXPECT_EQ(Send(k, http::verb::get, "/x").body(), "echo:");
+}
+
+TEST_F(HttpServerTest, IdleKeepAliveConnectionsAreClosedAfterTheIdleTimeout) {
+  HttpServerOptions o;
+  o.idle_timeout = std::chrono::milliseconds(500);
+  Start(o);
+  auto s = Connect();
+  EXPECT_EQ(Send(s, http::verb::get, "/x").result_int(), 200);
+  // Busy for longer than the idle timeout in total: each request moves the
+  // deadline on, so the connection stays.
+  for (int i = 0; i < 5; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(150));
+    EXPECT_EQ(Send(s, http::verb::get, "/x").result_int(), 200);
+  }
+  const auto start = std::chrono::steady_clock::now();
+  char c;
+  beast::error_code ec;
+  s.read_some(asio::buffer(&c, 1), ec);  // blocks until the server closes
+  const auto waited = std::chrono::steady_clock::now() - start;
+  EXPECT_TRUE(ec == asio::error::eof || ec == asio::error::connection_reset) << ec.message();
+  EXPECT_GE(waited, std::chrono::milliseconds(400));
+  EXPECT_LT(waited, std::chrono::seconds(3));
+}
+
+TEST_F(HttpServerTest, SlowBodiesAreCutOffByTheBodyTimeout) {
+  HttpServerOptions o;
+  o.body_timeout = std::chrono::milliseconds(200);
+  Start(o);
+  auto s = Connect();
+  asio::write(s, asio::buffer(std::string(
+                     "POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc")));
+  const auto start = std::chrono::steady_clock::now();
+  char c;
+  beast::error_code ec;
+  s.read_some(asio::buffer(&c, 1), ec);
+  EXPECT_TRUE(ec == asio::error::eof || ec == asio::error::connection_reset) << ec.message();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
+}
+
 TEST_F(HttpServerTest, StreamedBodiesAreSentChunkedAndKeepTheConnection) {
   Start();
   auto s = Connect();

@@ -7,6 +7,8 @@
 
 #include <boost/json.hpp>
 
+#include "common/json_writer.h"
+
 namespace mast {
 namespace {
 
@@ -85,6 +87,36 @@ TEST(TensorJsonTest, DataNotMatchingTheDatatypeNamesTheElement) {
   auto nested = TensorFromJson("x", DataType::kFp32, {1}, json::parse(deep, {}, options));
   ASSERT_FALSE(nested.ok());
   EXPECT_NE(nested.status().message().find("nested too deeply"), std::string::npos);
+}
+
+// The answers are written as text directly; that text must be exactly what
+// serialising the JSON arrays gives.
+TEST(TensorJsonTest, AppendedTextEqualsTheSerialisedArrays) {
+  std::vector<Tensor> tensors;
+  auto add = [&](DataType type, std::vector<int64_t> shape, const char* data) {
+    auto t = TensorFromJson("t", type, std::move(shape), json::parse(data));
+    ASSERT_TRUE(t.ok()) << t.status().message();
+    tensors.push_back(std::move(t).value());
+  };
+  add(DataType::kFp32, {3}, "[0.1, -2.5, 1e-07]");
+  add(DataType::kFp32, {2, 2}, "[[0.973271, 0.026729], [3, 4]]");
+  add(DataType::kFp64, {1, 3}, "[[0.1, 1e300, -0]]");
+  add(DataType::kInt64, {4}, "[0, -1, 9007199254740993, 42]");
+  add(DataType::kInt32, {2, 1}, "[[7], [-8]]");
+  add(DataType::kBool, {2}, "[true, false]");
+  add(DataType::kBytes, {2}, R"(["plain", "quote \" tab \t \u00e9"])");
+  add(DataType::kFp32, {0, 2}, "[]");
+  add(DataType::kFp32, {}, "5.5");
+  for (const Tensor& t : tensors) {
+    std::string rows, flat;
+    AppendRowsJson(t, &rows);
+    AppendFlatJson(t, &flat);
+    EXPECT_EQ(rows, ToJson(RowsToJson(t)));
+    EXPECT_EQ(flat, ToJson(FlatToJson(t)));
+  }
+  std::string text;
+  AppendRowsJson(tensors[1], &text);
+  EXPECT_EQ(text, "[[0.973271,0.026729],[3.0,4.0]]");
 }
 
 }  // namespace
