@@ -154,6 +154,9 @@ wrk_run nginx_32 "http://127.0.0.1:$NGINX_PORT/predict" 32 2 "$SAMPLE"
 wrk_run mast_32 "$MAST/predict" 32 2 "$SAMPLE"
 wrk_run fastapi_32 "http://127.0.0.1:$FASTAPI_PORT/predict" 32 2 "$SAMPLE"
 stop "$FASTAPI_PID"
+# Target 2's floor on this machine: the latency of a fixed answer at one
+# connection (on a VM, mostly the cost of waking an idle virtual core).
+wrk_run nginx_1 "http://127.0.0.1:$NGINX_PORT/predict" 1 1 "$SAMPLE"
 stop "$NGINX_PID"
 wrk_run mast_1 "$MAST/predict" 1 1 "$SAMPLE"
 # Targets 3 and 7 compare runs of one server whose throughput drifts by
@@ -257,7 +260,8 @@ def wrk(name):
             "non_2xx": int(errors.group(1)) if errors else 0}
 import statistics
 rounds = [f"{k}_32_r{i}" for k in ("mast", "oip", "scraped") for i in (1, 2, 3)]
-r = {n: wrk(n) for n in ["nginx_32", "mast_32", "fastapi_32", "mast_1", "mlp_off", "mlp_on"] + rounds}
+r = {n: wrk(n) for n in ["nginx_32", "mast_32", "fastapi_32", "nginx_1", "mast_1", "mlp_off",
+                         "mlp_on"] + rounds}
 def median(kind):
     return statistics.median(r[f"{kind}_32_r{i}"]["rps"] for i in (1, 2, 3))
 mast_median = statistics.median([r["mast_32"]["rps"]] + [r[f"mast_32_r{i}"]["rps"] for i in (1, 2, 3)])
@@ -287,6 +291,9 @@ print()
 print("req/s: nginx %.0f, mast %.0f, FastAPI %.0f; MLP off %.0f, on %.0f" % (
       r["nginx_32"]["rps"], r["mast_32"]["rps"], r["fastapi_32"]["rps"], r["mlp_off"]["rps"],
       r["mlp_on"]["rps"]))
+print("at 1 connection: mast p50 %.0f us, p99 %.0f us; nginx's fixed answer p50 %.0f us, p99 %.0f us"
+      % (r["mast_1"]["p50_ms"] * 1000, r["mast_1"]["p99_ms"] * 1000,
+         r["nginx_1"]["p50_ms"] * 1000, r["nginx_1"]["p99_ms"] * 1000))
 for kind in ("mast", "oip", "scraped"):
     print("  %-8s rounds: %s" % (kind, ", ".join("%.0f" % r[f"{kind}_32_r{i}"]["rps"] for i in (1, 2, 3))))
 print("MLP: one row %.3f ms, a 32-row batch %.3f ms; batched model ran %s batches for %s rows"

@@ -32,10 +32,9 @@ bool ProbaRequested(const Exchange& ex, Status* error) {
   return false;
 }
 
-void Predict(ServingContext* ctx, const std::shared_ptr<Exchange>& ex,
+void Predict(ServingContext* ctx, const std::shared_ptr<Exchange>& ex, const ServingMap& map,
              const std::string& model_name) {
-  auto map = ctx->models->snapshot();
-  auto found = map->Find(model_name);
+  auto found = map.Find(model_name);
   if (!found.ok()) return ex->ReplyError(found.status());
   std::shared_ptr<const ModelVersion> model = std::move(found).value();
   ex->model = model->name;
@@ -125,13 +124,13 @@ void RegisterClassicApi(Gateway* gateway, ServingContext* ctx) {
          auto map = ctx->models->snapshot();
          auto name = DefaultModel(*ctx, *map);
          if (!name.ok()) return ex->ReplyError(name.status());
-         Predict(ctx, ex, *name);
+         Predict(ctx, ex, *map, *name);
        }});
   gateway->AddRoute(
       {http::verb::post, "/v1/models/{model}/predict", ErrorStyle::kClassic,
        "Predict with a named model from named features", "classic",
        [ctx](std::shared_ptr<Exchange> ex) {
-         Predict(ctx, ex, std::string(ex->match.Param("model")));
+         Predict(ctx, ex, *ctx->models->snapshot(), std::string(ex->match.Param("model")));
        }});
   RouteInfo quality{
       http::verb::get, "/api/v1/models/{model}/quality", ErrorStyle::kNative,
