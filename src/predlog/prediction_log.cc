@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -406,12 +407,23 @@ Status PredictionLog::WriteToSegment(const std::string& data) {
 }
 
 Status PredictionLog::OpenSegment() {
-  const std::string name = SegmentStamp(std::chrono::system_clock::now()) + "-" +
-                           std::to_string(::getpid()) + "-" + std::to_string(++segment_seq_) +
-                           ".jsonl";
-  segment_path_ = options_.dir + "/" + name;
-  fd_ = ::open(segment_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0640);
-  if (fd_ < 0) return Unavailable("create " + segment_path_ + ": " + std::strerror(errno));
+  // The sequence is process-wide, so two logs of one process (or a log
+  // reopened within the same millisecond) never pick the same name; a name
+  // that exists anyway (another process with our pid on a shared volume) is
+  // skipped.
+  static std::atomic<int64_t> sequence{0};
+  for (int attempt = 0;; ++attempt) {
+    const std::string name = SegmentStamp(std::chrono::system_clock::now()) + "-" +
+                             std::to_string(::getpid()) + "-" +
+                             std::to_string(sequence.fetch_add(1) + 1) + ".jsonl";
+    segment_path_ = options_.dir + "/" + name;
+    fd_ = ::open(segment_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC,
+                 0640);
+    if (fd_ >= 0) break;
+    if (errno != EEXIST || attempt >= 100) {
+      return Unavailable("create " + segment_path_ + ": " + std::strerror(errno));
+    }
+  }
   // Make the new file's directory entry durable too.
   if (int dir = ::open(options_.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dir >= 0) {
     ::fsync(dir);

@@ -144,7 +144,6 @@ class PredictionLog {
   std::chrono::steady_clock::time_point last_sync_;
   std::chrono::steady_clock::time_point last_retention_;
   bool unsynced_ = false;
-  int segment_seq_ = 0;
   std::mt19937_64 rng_;
   std::chrono::steady_clock::time_point last_error_log_;
 
