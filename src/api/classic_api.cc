@@ -54,26 +54,32 @@ void Predict(ServingContext* ctx, const std::shared_ptr<Exchange>& ex, const Ser
                               "omit proba=true");
   }
 
-  boost::system::error_code ec;
-  json::value body = ParseJson(ex->request.body(), ec);
-  if (ec) {
-    return ex->ReplyError(400, StatusCode::kInvalidArgument,
-                          "request body is not valid JSON: " + ec.message());
-  }
   InferenceRequest request;
   request.model = model;
-  int64_t rows = 0;
-  std::vector<FieldError> errors;
-  const bool valid = model->features->Map(body, &request.inputs, &rows, &errors);
-  if (model->quality) model->quality->Record(rows, errors);
-  if (!valid) {
-    json::array detail;
-    for (auto& e : errors) {
-      detail.push_back(json::object{{"loc", std::move(e.loc)},
-                                    {"msg", e.msg},
-                                    {"type", e.type}});
+  int64_t rows = 1;
+  json::value body;  // parsed only when needed: errors, or the prediction log
+  if (ctx->prediction_log != nullptr ||
+      !model->features->MapFlatObject(ex->request.body(), &request.inputs)) {
+    boost::system::error_code ec;
+    body = ParseJson(ex->request.body(), ec);
+    if (ec) {
+      return ex->ReplyError(400, StatusCode::kInvalidArgument,
+                            "request body is not valid JSON: " + ec.message());
     }
-    return ex->ReplyJson(422, json::object{{"detail", std::move(detail)}});
+    std::vector<FieldError> errors;
+    const bool valid = model->features->Map(body, &request.inputs, &rows, &errors);
+    if (model->quality) model->quality->Record(rows, errors);
+    if (!valid) {
+      json::array detail;
+      for (auto& e : errors) {
+        detail.push_back(json::object{{"loc", std::move(e.loc)},
+                                      {"msg", e.msg},
+                                      {"type", e.type}});
+      }
+      return ex->ReplyJson(422, json::object{{"detail", std::move(detail)}});
+    }
+  } else if (model->quality) {
+    model->quality->Record(rows, {});
   }
   // The primary output, and the probabilities if asked for.
   request.output_names.push_back(sig.outputs.at(0).name);

@@ -4,8 +4,11 @@
 #include <charconv>
 #include <cmath>
 #include <limits>
+#include <string_view>
+#include <unordered_map>
 
 #include <boost/json.hpp>
+#include <boost/json/basic_parser_impl.hpp>
 
 namespace mast {
 namespace {
@@ -117,6 +120,15 @@ void Store(Tensor* t, int64_t index, double v) {
 
 StatusOr<std::unique_ptr<FeatureMapper>> FeatureMapper::Create(
     const ModelSignature& signature, const ModelManifest& manifest) {
+  ASSIGN_OR_RETURN(std::unique_ptr<FeatureMapper> m, Build(signature, manifest));
+  for (size_t i = 0; i < m->columns_.size(); ++i) {
+    m->column_of_.emplace(m->columns_[i].spec.name, i);
+  }
+  return m;
+}
+
+StatusOr<std::unique_ptr<FeatureMapper>> FeatureMapper::Build(
+    const ModelSignature& signature, const ModelManifest& manifest) {
   std::unique_ptr<FeatureMapper> m(new FeatureMapper());
   m->inputs_ = signature.inputs;
   m->forbid_unknown_ = manifest.unknown_fields == UnknownFieldPolicy::kForbid;
@@ -220,6 +232,259 @@ StatusOr<std::unique_ptr<FeatureMapper>> FeatureMapper::Create(
       "/v2/models/{name}/infer");
 }
 
+void FeatureMapper::AllocateInputs(int64_t rows, std::vector<Tensor>* inputs) const {
+  inputs->clear();
+  for (const auto& spec : inputs_) {
+    std::vector<int64_t> shape;
+    if (matrix_) {
+      shape = {rows, width_};
+    } else if (spec.shape.size() == 2) {
+      shape = {rows, 1};
+    } else {
+      shape = {rows};
+    }
+    inputs->push_back(Tensor::Make(spec.name, spec.type, std::move(shape)));
+  }
+}
+
+void FeatureMapper::MapFields(const json::value* const* values, bool in_array, int64_t r,
+                              std::vector<Tensor>* inputs,
+                              std::vector<FieldError>* errors) const {
+  const int64_t width = matrix_ ? width_ : 1;
+  // Built only when an error is reported: valid fields cost nothing here.
+  auto loc = [&](const std::string& field) { return FieldLocation{in_array, r, &field}.Make(); };
+  for (size_t i = 0; i < columns_.size(); ++i) {
+    const Column& c = columns_[i];
+    const FeatureSpec& f = c.spec;
+    Tensor& t = (*inputs)[c.input];
+    const int64_t index = r * width + c.column;
+    const json::value* v = values[i];
+    if (v == nullptr || v->is_null()) {
+      // A default stands in for the raw value; impute is the pipeline's
+      // first step, so both go through the transforms.
+      std::optional<double> number = f.default_number;
+      std::optional<std::string> text = f.default_text;
+      if (f.Imputed()) {
+        number = f.transforms[0].value;
+        text = f.transforms[0].text;
+      }
+      if (number || text) {
+        Transform(f, number.value_or(0), text.value_or(""), &t, index,
+                  FieldLocation{in_array, r, &f.name}, errors);
+        continue;
+      }
+      if (v == nullptr) {
+        errors->push_back({loc(f.name), "field required", "value_error.missing"});
+      } else {
+        errors->push_back({loc(f.name), "none is not an allowed value",
+                           "type_error.none.not_allowed"});
+      }
+      continue;
+    }
+    if (f.type == FeatureType::kString) {
+      if (!v->is_string()) {
+        errors->push_back({loc(f.name), TypeErrorMessage(f.type), TypeErrorCode(f.type)});
+        continue;
+      }
+      std::string value(v->get_string());
+      if (!f.categories.empty() &&
+          std::find(f.categories.begin(), f.categories.end(), value) == f.categories.end()) {
+        std::string allowed;
+        for (const auto& cat : f.categories) allowed += (allowed.empty() ? "'" : ", '") + cat + "'";
+        errors->push_back({loc(f.name),
+                           "value is not a valid enumeration member; permitted: " + allowed,
+                           "type_error.enum"});
+        continue;
+      }
+      Transform(f, 0, value, &t, index, FieldLocation{in_array, r, &f.name}, errors);
+      continue;
+    }
+    std::optional<double> d = NumberOf(*v, f.type);
+    if (!d) {
+      errors->push_back({loc(f.name), TypeErrorMessage(f.type), TypeErrorCode(f.type)});
+      continue;
+    }
+    // JSON has no Inf or NaN, but a literal beyond the double range (1e400)
+    // parses as infinity; no model input takes it.
+    if (!std::isfinite(*d)) {
+      errors->push_back(
+          {loc(f.name), "value is not a finite number", "value_error.number.not_finite"});
+      continue;
+    }
+    if (f.min && *d < *f.min) {
+      errors->push_back({loc(f.name),
+                         "ensure this value is greater than or equal to " +
+                             FormatBound(*f.min),
+                         "value_error.number.not_ge"});
+      continue;
+    }
+    if (f.max && *d > *f.max) {
+      errors->push_back({loc(f.name),
+                         "ensure this value is less than or equal to " + FormatBound(*f.max),
+                         "value_error.number.not_le"});
+      continue;
+    }
+    if (t.type == DataType::kFp32 && std::fabs(*d) > std::numeric_limits<float>::max()) {
+      errors->push_back({loc(f.name), "value is out of range for a 32-bit float",
+                         "value_error.number.not_finite"});
+      continue;
+    }
+    if (t.type == DataType::kInt32 &&
+        (*d > std::numeric_limits<int32_t>::max() ||
+         *d < std::numeric_limits<int32_t>::min())) {
+      errors->push_back({loc(f.name), "value is out of range for a 32-bit integer",
+                         "value_error.number.out_of_range"});
+      continue;
+    }
+    if (t.type == DataType::kInt64 && !Representable(t.type, *d)) {
+      errors->push_back({loc(f.name), "value is out of range for a 64-bit integer",
+                         "value_error.number.out_of_range"});
+      continue;
+    }
+    static const std::string kNoText;
+    Transform(f, *d, kNoText, &t, index, FieldLocation{in_array, r, &f.name}, errors);
+  }
+}
+
+// Parse events of a body that should be one flat object, stored per column.
+// Any event outside that shape (nesting, a top-level array or scalar, a
+// repeated key, an unknown key under `unknown_fields: forbid`) stops the
+// parse: the caller then takes the general path, which reports errors.
+class FeatureMapper::FlatObjectHandler {
+ public:
+  static constexpr size_t max_object_size = std::size_t(-1);
+  static constexpr size_t max_array_size = std::size_t(-1);
+  static constexpr size_t max_key_size = std::size_t(-1);
+  static constexpr size_t max_string_size = std::size_t(-1);
+
+  explicit FlatObjectHandler(const FeatureMapper* mapper)
+      : mapper_(mapper), values_(mapper->columns_.size()), seen_(mapper->columns_.size()) {}
+
+  // The value given for each column (nullptr if absent), once parsed.
+  std::vector<const json::value*> Values() const {
+    std::vector<const json::value*> out(values_.size());
+    for (size_t i = 0; i < values_.size(); ++i) out[i] = seen_[i] ? &values_[i] : nullptr;
+    return out;
+  }
+
+  bool on_document_begin(boost::system::error_code&) { return true; }
+  bool on_document_end(boost::system::error_code&) { return true; }
+  bool on_array_begin(boost::system::error_code& ec) { return Stop(ec); }
+  bool on_array_end(std::size_t, boost::system::error_code& ec) { return Stop(ec); }
+  bool on_object_begin(boost::system::error_code& ec) {
+    if (in_object_) return Stop(ec);
+    in_object_ = true;
+    return true;
+  }
+  bool on_object_end(std::size_t, boost::system::error_code&) { return true; }
+  bool on_key_part(json::string_view s, std::size_t, boost::system::error_code&) {
+    text_.append(s.data(), s.size());
+    return true;
+  }
+  bool on_key(json::string_view s, std::size_t, boost::system::error_code& ec) {
+    std::string_view key(s.data(), s.size());
+    if (!text_.empty()) {  // the key came in parts
+      text_.append(s.data(), s.size());
+      key = text_;
+    }
+    column_ = Find(key);
+    text_.clear();
+    if (column_ == kIgnored) {
+      if (mapper_->forbid_unknown_) return Stop(ec);
+      return true;
+    }
+    if (seen_[column_]) return Stop(ec);  // a repeated key
+    return true;
+  }
+  bool on_string_part(json::string_view s, std::size_t, boost::system::error_code&) {
+    text_.append(s.data(), s.size());
+    return true;
+  }
+  bool on_string(json::string_view s, std::size_t, boost::system::error_code& ec) {
+    text_.append(s.data(), s.size());
+    json::value* slot = Slot(ec);
+    if (slot != nullptr) slot->emplace_string() = text_;
+    text_.clear();
+    return !ec;
+  }
+  bool on_number_part(json::string_view, boost::system::error_code&) { return true; }
+  bool on_int64(int64_t v, json::string_view, boost::system::error_code& ec) {
+    if (json::value* slot = Slot(ec)) slot->emplace_int64() = v;
+    return !ec;
+  }
+  bool on_uint64(uint64_t v, json::string_view, boost::system::error_code& ec) {
+    if (json::value* slot = Slot(ec)) slot->emplace_uint64() = v;
+    return !ec;
+  }
+  bool on_double(double v, json::string_view, boost::system::error_code& ec) {
+    if (json::value* slot = Slot(ec)) slot->emplace_double() = v;
+    return !ec;
+  }
+  bool on_bool(bool v, boost::system::error_code& ec) {
+    if (json::value* slot = Slot(ec)) slot->emplace_bool() = v;
+    return !ec;
+  }
+  bool on_null(boost::system::error_code& ec) {
+    if (json::value* slot = Slot(ec)) slot->emplace_null();
+    return !ec;
+  }
+  bool on_comment_part(json::string_view, boost::system::error_code& ec) { return Stop(ec); }
+  bool on_comment(json::string_view, boost::system::error_code& ec) { return Stop(ec); }
+
+ private:
+  static constexpr size_t kIgnored = std::size_t(-1);
+
+  bool Stop(boost::system::error_code& ec) {
+    ec = json::error::syntax;
+    return false;
+  }
+  // The column of `key`; bodies usually list the features in the
+  // manifest's order, so the one after the previous key is tried first.
+  size_t Find(std::string_view key) {
+    const size_t next = column_ == kIgnored ? last_ + 1 : column_ + 1;
+    if (next < mapper_->columns_.size() && mapper_->columns_[next].spec.name == key) {
+      last_ = next;
+      return next;
+    }
+    auto it = mapper_->column_of_.find(key);
+    if (it == mapper_->column_of_.end()) return kIgnored;
+    last_ = it->second;
+    return it->second;
+  }
+  // Where the scalar just read goes: the current key's slot, or nullptr to
+  // ignore it (an unknown field); sets `ec` if it may not appear here.
+  json::value* Slot(boost::system::error_code& ec) {
+    if (!in_object_) {  // the whole document is a scalar
+      Stop(ec);
+      return nullptr;
+    }
+    if (column_ == kIgnored) return nullptr;
+    seen_[column_] = true;
+    return &values_[column_];
+  }
+
+  const FeatureMapper* mapper_;
+  std::vector<json::value> values_;  // per column
+  std::vector<bool> seen_;
+  std::string text_;  // the key or string being read, if it came in parts
+  size_t column_ = kIgnored;
+  size_t last_ = kIgnored;  // the column of the last known key
+  bool in_object_ = false;
+};
+
+bool FeatureMapper::MapFlatObject(std::string_view text, std::vector<Tensor>* inputs) const {
+  // Parsed with the same options as ParseJson (boost::json::parse's).
+  json::basic_parser<FlatObjectHandler> parser(json::parse_options{}, this);
+  boost::system::error_code ec;
+  const size_t used = parser.write_some(false, text.data(), text.size(), ec);
+  if (ec || !parser.done() || used != text.size()) return false;
+  const std::vector<const json::value*> values = parser.handler().Values();
+  AllocateInputs(1, inputs);
+  std::vector<FieldError> errors;
+  MapFields(values.data(), /*in_array=*/false, 0, inputs, &errors);
+  return errors.empty();
+}
+
 bool FeatureMapper::Map(const json::value& body, std::vector<Tensor>* inputs,
                         int64_t* rows, std::vector<FieldError>* errors) const {
   const json::object* single = body.if_object();
@@ -245,19 +510,7 @@ bool FeatureMapper::Map(const json::value& body, std::vector<Tensor>* inputs,
     return false;
   }
 
-  inputs->clear();
-  for (const auto& spec : inputs_) {
-    std::vector<int64_t> shape;
-    if (matrix_) {
-      shape = {n, width_};
-    } else if (spec.shape.size() == 2) {
-      shape = {n, 1};
-    } else {
-      shape = {n};
-    }
-    inputs->push_back(Tensor::Make(spec.name, spec.type, std::move(shape)));
-  }
-  const int64_t width = matrix_ ? width_ : 1;
+  AllocateInputs(n, inputs);
 
   // Stops once more than kMaxErrors are found: a megabyte of `[{},{},...]`
   // would otherwise be answered with hundreds of megabytes of errors.
@@ -283,95 +536,10 @@ bool FeatureMapper::Map(const json::value& body, std::vector<Tensor>* inputs,
         }
       }
     }
-    for (const Column& c : columns_) {
-      const FeatureSpec& f = c.spec;
-      Tensor& t = (*inputs)[c.input];
-      const int64_t index = r * width + c.column;
-      const json::value* v = row->if_contains(f.name);
-      if (v == nullptr || v->is_null()) {
-        // A default stands in for the raw value; impute is the pipeline's
-        // first step, so both go through the transforms.
-        std::optional<double> number = f.default_number;
-        std::optional<std::string> text = f.default_text;
-        if (f.Imputed()) {
-          number = f.transforms[0].value;
-          text = f.transforms[0].text;
-        }
-        if (number || text) {
-          Transform(f, number.value_or(0), text.value_or(""), &t, index,
-                    FieldLocation{!single, r, &f.name}, errors);
-          continue;
-        }
-        if (v == nullptr) {
-          errors->push_back({loc(f.name), "field required", "value_error.missing"});
-        } else {
-          errors->push_back({loc(f.name), "none is not an allowed value",
-                             "type_error.none.not_allowed"});
-        }
-        continue;
-      }
-      if (f.type == FeatureType::kString) {
-        if (!v->is_string()) {
-          errors->push_back({loc(f.name), TypeErrorMessage(f.type), TypeErrorCode(f.type)});
-          continue;
-        }
-        std::string value(v->get_string());
-        if (!f.categories.empty() &&
-            std::find(f.categories.begin(), f.categories.end(), value) == f.categories.end()) {
-          std::string allowed;
-          for (const auto& cat : f.categories) allowed += (allowed.empty() ? "'" : ", '") + cat + "'";
-          errors->push_back({loc(f.name),
-                             "value is not a valid enumeration member; permitted: " + allowed,
-                             "type_error.enum"});
-          continue;
-        }
-        Transform(f, 0, value, &t, index, FieldLocation{!single, r, &f.name}, errors);
-        continue;
-      }
-      std::optional<double> d = NumberOf(*v, f.type);
-      if (!d) {
-        errors->push_back({loc(f.name), TypeErrorMessage(f.type), TypeErrorCode(f.type)});
-        continue;
-      }
-      // JSON has no Inf or NaN, but a literal beyond the double range (1e400)
-      // parses as infinity; no model input takes it.
-      if (!std::isfinite(*d)) {
-        errors->push_back(
-            {loc(f.name), "value is not a finite number", "value_error.number.not_finite"});
-        continue;
-      }
-      if (f.min && *d < *f.min) {
-        errors->push_back({loc(f.name),
-                           "ensure this value is greater than or equal to " +
-                               FormatBound(*f.min),
-                           "value_error.number.not_ge"});
-        continue;
-      }
-      if (f.max && *d > *f.max) {
-        errors->push_back({loc(f.name),
-                           "ensure this value is less than or equal to " + FormatBound(*f.max),
-                           "value_error.number.not_le"});
-        continue;
-      }
-      if (t.type == DataType::kFp32 && std::fabs(*d) > std::numeric_limits<float>::max()) {
-        errors->push_back({loc(f.name), "value is out of range for a 32-bit float",
-                           "value_error.number.not_finite"});
-        continue;
-      }
-      if (t.type == DataType::kInt32 &&
-          (*d > std::numeric_limits<int32_t>::max() ||
-           *d < std::numeric_limits<int32_t>::min())) {
-        errors->push_back({loc(f.name), "value is out of range for a 32-bit integer",
-                           "value_error.number.out_of_range"});
-        continue;
-      }
-      if (t.type == DataType::kInt64 && !Representable(t.type, *d)) {
-        errors->push_back({loc(f.name), "value is out of range for a 64-bit integer",
-                           "value_error.number.out_of_range"});
-        continue;
-      }
-      Transform(f, *d, "", &t, index, FieldLocation{!single, r, &f.name}, errors);
-    }
+    thread_local std::vector<const json::value*> values;
+    values.resize(columns_.size());
+    for (size_t i = 0; i < columns_.size(); ++i) values[i] = row->if_contains(columns_[i].spec.name);
+    MapFields(values.data(), !single, r, inputs, errors);
   }
   if (too_many()) {
     errors->resize(first_error + kMaxErrors);

@@ -23,6 +23,8 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include <boost/json/array.hpp>
@@ -66,6 +68,14 @@ class FeatureMapper {
   bool Map(const boost::json::value& body, std::vector<Tensor>* inputs,
            int64_t* rows, std::vector<FieldError>* errors) const;
 
+  // The same mapping straight from the text of a body that is one flat JSON
+  // object (no nested value, no repeated key) whose fields are all valid:
+  // returns true with `inputs` exactly as Map fills them for that body,
+  // without building a JSON document (the /predict fast path). Returns false
+  // for anything else, valid or not; `inputs` is then unspecified and Map on
+  // the parsed body gives the answer and its errors.
+  bool MapFlatObject(std::string_view text, std::vector<Tensor>* inputs) const;
+
   // Feature names in column order.
   std::vector<std::string> feature_names() const;
   // Declared feature types in column order.
@@ -91,6 +101,15 @@ class FeatureMapper {
   static bool Transform(const FeatureSpec& f, double number, const std::string& text,
                         Tensor* t, int64_t index, const FieldLocation& where,
                         std::vector<FieldError>* errors);
+  // Makes the model inputs for `rows` rows (storage allocated, unfilled).
+  void AllocateInputs(int64_t rows, std::vector<Tensor>* inputs) const;
+  // Checks, transforms and stores row `r`'s declared fields; `values[i]` is
+  // the JSON value given for columns_[i] (nullptr if absent).
+  void MapFields(const boost::json::value* const* values, bool in_array, int64_t r,
+                 std::vector<Tensor>* inputs, std::vector<FieldError>* errors) const;
+  class FlatObjectHandler;
+  static StatusOr<std::unique_ptr<FeatureMapper>> Build(const ModelSignature& signature,
+                                                        const ModelManifest& manifest);
   FeatureMapper() = default;
 
   std::vector<Column> columns_;
@@ -98,6 +117,8 @@ class FeatureMapper {
   bool matrix_ = false;             // one 2-D input holding every column
   int64_t width_ = 1;               // columns per row in the matrix layout
   bool forbid_unknown_ = false;
+  // Column index by feature name (views of columns_' names).
+  std::unordered_map<std::string_view, size_t> column_of_;
 };
 
 }  // namespace mast

@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
 
 #include "features/feature_mapper.h"
 #include "fixture_util.h"
@@ -50,6 +53,105 @@ TEST(FeatureTransformsTest, MatchScikitLearnOnTheFixture) {
           << "row " << r << " column " << c;
     }
   }
+}
+
+// The /predict fast path (MapFlatObject) must fill exactly what Map fills,
+// take every valid flat object, and decline everything else (Map then
+// reports the errors). `flat` says whether the body is one object without
+// nested values or repeated keys.
+void ExpectFastPathAgrees(const FeatureMapper& m, const std::string& body, bool flat) {
+  std::vector<Tensor> fast;
+  const bool took = m.MapFlatObject(body, &fast);
+  std::vector<Tensor> slow;
+  int64_t rows = 0;
+  std::vector<FieldError> errors;
+  boost::system::error_code ec;
+  const json::value parsed = json::parse(body, ec);
+  const bool valid = !ec && m.Map(parsed, &slow, &rows, &errors);
+  if (!flat) {
+    EXPECT_FALSE(took) << body;
+    return;
+  }
+  ASSERT_EQ(took, valid) << body;
+  if (!took) return;
+  ASSERT_EQ(fast.size(), slow.size());
+  for (size_t i = 0; i < fast.size(); ++i) {
+    EXPECT_EQ(fast[i].name, slow[i].name);
+    EXPECT_EQ(fast[i].type, slow[i].type);
+    EXPECT_EQ(fast[i].shape, slow[i].shape) << body;
+    EXPECT_EQ(fast[i].bytes, slow[i].bytes) << body;
+    EXPECT_EQ(fast[i].strings, slow[i].strings) << body;
+  }
+}
+
+TEST(FeatureTransformsTest, FastPathEqualsMapOrDeclines) {
+  auto manifest = LoadModelManifest(TransformsDir() + "/model.yaml");
+  ASSERT_TRUE(manifest.ok()) << manifest.status().message();
+  auto mapper = FeatureMapper::Create(MatrixOf(20), *manifest);
+  ASSERT_TRUE(mapper.ok()) << mapper.status().message();
+  const FeatureMapper& m = **mapper;
+  const json::array rows =
+      json::parse(testing::ReadFile(TransformsDir() + "/rows.json")).as_array();
+  const std::vector<json::value> replacements = {
+      nullptr, json::value("text"), json::value("caf\u00e9 \"q\" \\ \t"), 1.5, -7, true,
+      json::value(std::numeric_limits<uint64_t>::max()), 1e300, 0, ""};
+  int taken = 0;
+  for (const auto& row_value : rows) {
+    const json::object& row = row_value.as_object();
+    const std::string text = json::serialize(row);
+    ExpectFastPathAgrees(m, text, true);
+    std::vector<Tensor> probe;
+    taken += m.MapFlatObject(text, &probe) ? 1 : 0;
+    ExpectFastPathAgrees(m, " \n" + text + "\t ", true);
+    ExpectFastPathAgrees(m, "[" + text + "]", false);
+    for (const auto& kv : row) {
+      json::object without = row;
+      without.erase(kv.key());
+      ExpectFastPathAgrees(m, json::serialize(without), true);
+      for (const auto& r : replacements) {
+        json::object changed = row;
+        changed[kv.key()] = r;
+        ExpectFastPathAgrees(m, json::serialize(changed), true);
+      }
+      // The key again: boost::json keeps one of them, the fast path none.
+      const std::string repeated = "{\"" + std::string(kv.key()) + "\":" +
+                                   json::serialize(kv.value()) + "," + text.substr(1);
+      ExpectFastPathAgrees(m, repeated, false);
+    }
+    json::object extra = row;
+    extra["not_a_feature"] = 3;
+    ExpectFastPathAgrees(m, json::serialize(extra), true);
+    extra["not_a_feature"] = json::object{{"nested", 1}};
+    ExpectFastPathAgrees(m, json::serialize(extra), false);
+    extra["not_a_feature"] = json::array{1, 2};
+    ExpectFastPathAgrees(m, json::serialize(extra), false);
+  }
+  // Every fixture row is valid, so the fast path took each one.
+  EXPECT_EQ(taken, static_cast<int>(rows.size()));
+  for (const char* body : {"", "{", "{}", "[]", "3", "null", "\"x\"", "{\"age\": 1,}",
+                           "{\"age\": 1} {}", "{\"age\": 1e400}", "{\"age\": NaN}"}) {
+    const std::string b(body);
+    std::vector<Tensor> out;
+    std::vector<FieldError> errors;
+    int64_t n = 0;
+    boost::system::error_code ec;
+    const json::value v = json::parse(b, ec);
+    const bool valid = !ec && m.Map(v, &out, &n, &errors);
+    EXPECT_EQ(m.MapFlatObject(b, &out), valid) << b;
+  }
+}
+
+TEST(FeatureTransformsTest, FastPathDeclinesUnknownFieldsWhenForbidden) {
+  auto manifest = LoadModelManifest(TransformsDir() + "/model.yaml");
+  ASSERT_TRUE(manifest.ok()) << manifest.status().message();
+  manifest->unknown_fields = UnknownFieldPolicy::kForbid;
+  auto mapper = FeatureMapper::Create(MatrixOf(20), *manifest);
+  ASSERT_TRUE(mapper.ok()) << mapper.status().message();
+  json::object row =
+      json::parse(testing::ReadFile(TransformsDir() + "/rows.json")).as_array()[0].as_object();
+  ExpectFastPathAgrees(**mapper, json::serialize(row), true);
+  row["not_a_feature"] = 3;
+  ExpectFastPathAgrees(**mapper, json::serialize(row), true);  // Map: extra not permitted
 }
 
 TEST(FeatureTransformsTest, WidthMismatchNamesBothSides) {
