@@ -3,6 +3,7 @@
 #include <onnxruntime_cxx_api.h>
 
 #include <algorithm>
+#include <array>
 #include <optional>
 #include <unordered_map>
 
@@ -77,6 +78,7 @@ class OnnxBackend final : public Backend {
     for (size_t i = 0; i < signature_.inputs.size(); ++i) {
       input_index_[signature_.inputs[i].name] = i;
     }
+    for (const auto& n : input_names_) input_name_ptrs_.push_back(n.c_str());
   }
   OnnxBackend(const OnnxBackend&) = delete;
   OnnxBackend& operator=(const OnnxBackend&) = delete;
@@ -114,15 +116,23 @@ class OnnxBackend final : public Backend {
     // Order the values as the session declares its inputs.
     std::vector<Ort::Value> values;
     values.reserve(inputs.size());
-    std::vector<const Tensor*> ordered(inputs.size(), nullptr);
-    for (const Tensor& t : inputs) {
-      auto it = input_index_.find(t.name);
-      if (it == input_index_.end()) {
-        return InvalidArgument("model has no input named '" + t.name + "'");
+    const Tensor* ordered_one = nullptr;
+    std::vector<const Tensor*> ordered_many;
+    const Tensor* const* ordered = &ordered_one;
+    if (inputs.size() == 1 && inputs[0].name == input_names_[0]) {
+      ordered_one = &inputs[0];  // the common case: no lookup
+    } else {
+      ordered_many.assign(inputs.size(), nullptr);
+      for (const Tensor& t : inputs) {
+        auto it = input_index_.find(t.name);
+        if (it == input_index_.end()) {
+          return InvalidArgument("model has no input named '" + t.name + "'");
+        }
+        ordered_many[it->second] = &t;
       }
-      ordered[it->second] = &t;
+      ordered = ordered_many.data();
     }
-    for (size_t i = 0; i < ordered.size(); ++i) {
+    for (size_t i = 0; i < inputs.size(); ++i) {
       const Tensor* t = ordered[i];
       if (t == nullptr) {
         return InvalidArgument("missing input '" + input_names_[i] + "'");
@@ -145,30 +155,37 @@ class OnnxBackend final : public Backend {
       }
     }
 
-    std::vector<const char*> in_names;
-    in_names.reserve(input_names_.size());
-    for (const auto& n : input_names_) in_names.push_back(n.c_str());
-    std::vector<const char*> out_names;
-    std::vector<size_t> out_spec;
-    if (output_names.empty()) {
-      for (size_t i = 0; i < output_names_.size(); ++i) {
-        out_names.push_back(output_names_[i].c_str());
-        out_spec.push_back(i);
-      }
-    } else {
-      for (const auto& n : output_names) {
-        auto it = std::find(output_names_.begin(), output_names_.end(), n);
+    // The outputs asked for (all when none are named), by their index.
+    constexpr size_t kInline = 8;
+    const size_t wanted = output_names.empty() ? output_names_.size() : output_names.size();
+    std::array<const char*, kInline> out_names_inline;
+    std::array<size_t, kInline> out_spec_inline;
+    std::vector<const char*> out_names_heap;
+    std::vector<size_t> out_spec_heap;
+    const char** out_names = out_names_inline.data();
+    size_t* out_spec = out_spec_inline.data();
+    if (wanted > kInline) {
+      out_names_heap.resize(wanted);
+      out_spec_heap.resize(wanted);
+      out_names = out_names_heap.data();
+      out_spec = out_spec_heap.data();
+    }
+    for (size_t i = 0; i < wanted; ++i) {
+      size_t index = i;
+      if (!output_names.empty()) {
+        auto it = std::find(output_names_.begin(), output_names_.end(), output_names[i]);
         if (it == output_names_.end()) {
-          return InvalidArgument("model has no output named '" + n + "'");
+          return InvalidArgument("model has no output named '" + output_names[i] + "'");
         }
-        out_names.push_back(it->c_str());
-        out_spec.push_back(static_cast<size_t>(it - output_names_.begin()));
+        index = static_cast<size_t>(it - output_names_.begin());
       }
+      out_names[i] = output_names_[index].c_str();
+      out_spec[i] = index;
     }
 
     std::vector<Ort::Value> results =
-        session_->Run(Ort::RunOptions{nullptr}, in_names.data(), values.data(),
-                      values.size(), out_names.data(), out_names.size());
+        session_->Run(Ort::RunOptions{nullptr}, input_name_ptrs_.data(), values.data(),
+                      values.size(), out_names, wanted);
 
     std::vector<Tensor> outputs;
     outputs.reserve(results.size());
@@ -198,6 +215,7 @@ class OnnxBackend final : public Backend {
   std::vector<std::string> input_names_;
   std::vector<std::string> output_names_;
   std::unordered_map<std::string, size_t> input_index_;
+  std::vector<const char*> input_name_ptrs_;  // into input_names_
 };
 
 StatusOr<TensorSpec> ReadSpec(const std::string& path, std::string name,
