@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "common/json_writer.h"
+#include "common/thread_name.h"
 
 namespace mast {
 namespace {
@@ -36,7 +37,11 @@ std::string_view LevelName(LogLevel level) {
 // wake-up, no system call), which keeps the access log off the hot path.
 class LineWriter {
  public:
-  LineWriter() : thread_([this] { Loop(); }) {}
+  LineWriter()
+      : thread_([this] {
+          SetThreadName("mast-log");
+          Loop();
+        }) {}
 
   void Append(const std::string& line, bool urgent) {
     bool wake;

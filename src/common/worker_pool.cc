@@ -1,9 +1,16 @@
 #include "common/worker_pool.h"
 
+#include "common/thread_name.h"
+
 namespace mast {
 
 WorkerPool::WorkerPool(int threads) {
-  for (int i = 0; i < std::max(1, threads); ++i) threads_.emplace_back([this] { Loop(); });
+  for (int i = 0; i < std::max(1, threads); ++i) {
+    threads_.emplace_back([this, i] {
+      SetThreadName("mast-work-" + std::to_string(i));
+      Loop();
+    });
+  }
 }
 
 WorkerPool::~WorkerPool() {

@@ -377,6 +377,8 @@ int Serve(ServeConfig config) {
   options.max_body_bytes = config.max_body_bytes;
   options.max_connections = config.max_connections;
   options.busy_poll = std::chrono::microseconds(config.busy_poll_us);
+  Scheduler* batches = scheduler.get();
+  options.suspend_busy_poll = [batches] { return batches->BackgroundWork(); };
   options.header_timeout = Millis(config.header_timeout_s);
   options.body_timeout = Millis(config.body_timeout_s);
   options.idle_timeout = Millis(config.idle_timeout_s);

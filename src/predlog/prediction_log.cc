@@ -19,6 +19,7 @@
 #include "common/digest.h"
 #include "common/json_writer.h"
 #include "common/logging.h"
+#include "common/thread_name.h"
 
 namespace mast {
 
@@ -230,7 +231,10 @@ StatusOr<std::unique_ptr<PredictionLog>> PredictionLog::Open(PredictionLogOption
   }
   std::unique_ptr<PredictionLog> log(new PredictionLog(std::move(options), metrics));
   log->ApplyRetention();
-  log->writer_ = std::thread([p = log.get()] { p->WriterLoop(); });
+  log->writer_ = std::thread([p = log.get()] {
+    SetThreadName("mast-predlog");
+    p->WriterLoop();
+  });
   return log;
 }
 

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "common/logging.h"
+#include "common/thread_name.h"
 
 namespace mast {
 
@@ -25,7 +26,10 @@ std::vector<Status> RegistrySource::Start() {
   if (!epoch.ok()) {
     LogError("cannot read the registry", {{"error", epoch.status().message()}});
   }
-  thread_ = std::thread([this] { Loop(); });
+  thread_ = std::thread([this] {
+    SetThreadName("mast-registry");
+    Loop();
+  });
   return fixed_status;
 }
 

@@ -10,6 +10,9 @@
 #include <mutex>
 #include <thread>
 
+#include "common/completion_batch.h"
+#include "common/thread_name.h"
+
 namespace mast {
 
 namespace {
@@ -103,7 +106,10 @@ class BatchingScheduler final : public Scheduler {
                                      "Batches run by the dynamic batcher.",
                                      {"model", "version"})) {
     for (int i = 0; i < std::max(1, options.executor_threads); ++i) {
-      executors_.emplace_back([this] { ExecutorLoop(); });
+      executors_.emplace_back([this, i] {
+        SetThreadName("mast-batch-" + std::to_string(i));
+        ExecutorLoop();
+      });
     }
   }
 
@@ -152,6 +158,7 @@ class BatchingScheduler final : public Scheduler {
   }
 
   int InflightCount() const override { return inflight_.load() + inline_->InflightCount(); }
+  bool BackgroundWork() const override { return inflight_.load(std::memory_order_relaxed) > 0; }
 
   void Stop() override {
     stopped_.store(true);
@@ -242,6 +249,8 @@ class BatchingScheduler final : public Scheduler {
   }
 
   void Run(Batch* batch) {
+    // The callers' answers go back to their I/O threads together.
+    CompletionBatch completions;
     const auto now = Clock::now();
     // Requests past their timeout are answered without running.
     std::vector<Pending*> live;

@@ -41,6 +41,10 @@ class Scheduler {
   virtual int InflightCount() const = 0;
   // Refuses new requests; those already accepted still complete.
   virtual void Stop() = 0;
+  // True while requests wait for or run on the scheduler's own threads
+  // (batches): they need the cores, so idle I/O threads should sleep rather
+  // than poll.
+  virtual bool BackgroundWork() const { return false; }
 };
 
 std::unique_ptr<Scheduler> MakeInlineScheduler();

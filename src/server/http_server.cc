@@ -15,6 +15,9 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 
+#include "common/completion_batch.h"
+#include "common/thread_name.h"
+
 namespace mast {
 
 namespace asio = boost::asio;
@@ -238,12 +241,26 @@ class Session : public std::enable_shared_from_this<Session> {
     server_->handler->Handle(
         std::move(request), peer_,
         HttpResponder([self](HttpResponse response, std::shared_ptr<BodyStream> body) {
-          asio::dispatch(self->socket_.get_executor(),
-                         [self, r = std::move(response), body = std::move(body)]() mutable {
-                           if (body) return self->WriteStreamed(std::move(r), std::move(body));
-                           self->Write(std::move(r), /*counted=*/true);
-                         });
+          auto write = [self, r = std::move(response), body = std::move(body)]() mutable {
+            if (body) return self->WriteStreamed(std::move(r), std::move(body));
+            self->Write(std::move(r), /*counted=*/true);
+          };
+          // Answers completed in bulk (a batch) reach this thread together.
+          asio::io_context& context = self->socket_.get_executor().context();
+          if (!self->socket_.get_executor().running_in_this_thread()) {
+            std::function<void()> deferred = std::move(write);
+            if (CompletionBatch::Defer(&context, &PostAll, deferred)) return;
+            return asio::post(context, std::move(deferred));
+          }
+          asio::dispatch(self->socket_.get_executor(), std::move(write));
         }));
+  }
+
+  // Runs `work` (answers deferred by a CompletionBatch) on `context`'s thread.
+  static void PostAll(void* context, CompletionBatch::Work work) {
+    asio::post(*static_cast<asio::io_context*>(context), [work = std::move(work)] {
+      for (const auto& answer : work) answer();
+    });
   }
 
   // Sends `head` with chunked transfer encoding, then each piece of `body`
@@ -509,8 +526,11 @@ namespace {
 // polling (yielding the core to anything else runnable) for that long after
 // its last handler before it blocks: on virtual machines a sleeping core takes
 // tens of microseconds to wake, which would otherwise be added to every
-// request of a lightly loaded server.
-void RunContext(asio::io_context& context, std::chrono::microseconds busy_poll) {
+// request of a lightly loaded server. While `suspend` says so it blocks at
+// once: a poller that always finds work soon enough never sleeps, and would
+// take a core from threads that need it.
+void RunContext(asio::io_context& context, std::chrono::microseconds busy_poll,
+                const std::function<bool()>& suspend) {
   if (busy_poll.count() <= 0) {
     context.run();
     return;
@@ -522,7 +542,7 @@ void RunContext(asio::io_context& context, std::chrono::microseconds busy_poll) 
       continue;
     }
     if (context.stopped()) break;
-    if (std::chrono::steady_clock::now() - last_work < busy_poll) {
+    if (std::chrono::steady_clock::now() - last_work < busy_poll && !(suspend && suspend())) {
       std::this_thread::yield();
       continue;
     }
@@ -537,11 +557,15 @@ void HttpServer::Run() {
   for (auto& c : impl_->contexts) impl_->work.push_back(asio::make_work_guard(*c));
   impl_->Accept();
   const std::chrono::microseconds busy_poll = impl_->options.busy_poll;
+  const std::function<bool()>& suspend = impl_->options.suspend_busy_poll;
   std::vector<std::thread> threads;
   for (size_t i = 1; i < impl_->contexts.size(); ++i) {
-    threads.emplace_back([this, i, busy_poll] { RunContext(*impl_->contexts[i], busy_poll); });
+    threads.emplace_back([this, i, busy_poll, &suspend] {
+      SetThreadName("mast-io-" + std::to_string(i));
+      RunContext(*impl_->contexts[i], busy_poll, suspend);
+    });
   }
-  RunContext(*impl_->contexts[0], busy_poll);
+  RunContext(*impl_->contexts[0], busy_poll, suspend);
   for (auto& t : threads) t.join();
 }
 

@@ -135,6 +135,9 @@ struct HttpServerOptions {
   // How long an I/O thread keeps polling for work before it sleeps (0: sleep
   // at once). Cuts the wake-up latency of lightly loaded servers.
   std::chrono::microseconds busy_poll{0};
+  // If set, idle I/O threads poll only while it returns false: e.g. while
+  // batches run on other threads, which need the cores more than a poller.
+  std::function<bool()> suspend_busy_poll;
 };
 
 class HttpServer {
