@@ -78,9 +78,23 @@ wrk_run() {
     WRK_BODY_FILE="$body" wrk -t"$threads" -c"$conns" -d"${WARMUP}s" -s "$BENCH/post.lua" "$url" \
       >/dev/null
   fi
+  local before after
+  before=$(head -1 /proc/stat)
   WRK_BODY_FILE="$body" wrk -t"$threads" -c"$conns" -d"${DURATION}s" --latency \
     -s "$BENCH/post.lua" "$url" >"$TMP/$name.txt"
-  echo "  $name: $(grep Requests/sec "$TMP/$name.txt")" >&2
+  after=$(head -1 /proc/stat)
+  steal_pct "$before" "$after" >"$TMP/$name.steal"
+  echo "  $name: $(grep Requests/sec "$TMP/$name.txt") (steal $(cat "$TMP/$name.steal")%)" >&2
+}
+
+# Percent of CPU time the hypervisor took from this machine between two
+# "cpu" lines of /proc/stat (field 9 is steal): runs with much steal measure
+# the neighbours, not the servers.
+steal_pct() {
+  awk -v a="$1" -v b="$2" 'BEGIN {
+    n = split(a, x, " "); split(b, y, " "); total = 0
+    for (i = 2; i <= n; i++) total += y[i] - x[i]
+    printf "%.1f", (total > 0 ? 100 * (y[9] - x[9]) / total : 0) }'
 }
 
 # The OIP body of the sample row, features in the manifest's order.
@@ -256,8 +270,9 @@ def wrk(name):
     for p, v, u in re.findall(r"^\s+(50|75|90|99)%\s+([\d.]+)(us|ms|s)\s*$", text, re.M):
         lat[p] = float(v) * UNIT[u]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    steal = float(open(f"{tmp}/{name}.steal").read())
     return {"rps": rps, "p50_ms": lat.get("50"), "p99_ms": lat.get("99"),
-            "non_2xx": int(errors.group(1)) if errors else 0}
+            "non_2xx": int(errors.group(1)) if errors else 0, "steal_pct": steal}
 import statistics
 rounds = [f"{k}_32_r{i}" for k in ("mast", "oip", "scraped") for i in (1, 2, 3)]
 r = {n: wrk(n) for n in ["nginx_32", "mast_32", "fastapi_32", "nginx_1", "mast_1", "mlp_off",
@@ -301,6 +316,11 @@ print("MLP: one row %.3f ms, a 32-row batch %.3f ms; batched model ran %s batche
 print("RSS: start %.1f MiB, after load %.1f MiB; 1 model %.1f MiB, 20 models %.1f MiB; "
       "ready in %d ms (logged startup %s ms)" % ($RSS_START_KIB / 1024, $RSS_LOADED_KIB / 1024,
       $RSS_1_KIB / 1024, $RSS_20_KIB / 1024, $READY_MS, "$STARTUP_LOGGED_MS"))
+stolen = {n: r[n]["steal_pct"] for n in r if r[n]["steal_pct"] >= 5}
+print("hypervisor steal: max %.1f%% (%s)" % (max(v["steal_pct"] for v in r.values()),
+      ", ".join("%s %.0f%%" % kv for kv in stolen.items()) if stolen else "no run above 5%"))
+if stolen:
+    print("  runs above 5% steal measured the neighbours too: compare them with care")
 bad = [n for n in r if r[n]["non_2xx"]]
 if bad:
     print("non-2xx answers in: " + ", ".join(bad))
