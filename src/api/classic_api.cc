@@ -2,11 +2,10 @@
 
 #include <boost/json.hpp>
 
-#include "common/json_reader.h"
-#include "common/json_writer.h"
-
 #include "api/predictions_api.h"
 #include "api/tensor_json.h"
+#include "common/json_reader.h"
+#include "common/json_writer.h"
 
 namespace mast {
 

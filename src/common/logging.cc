@@ -237,10 +237,10 @@ StatusOr<std::chrono::system_clock::time_point> ParseRfc3339(std::string_view te
 namespace {
 
 // The line being built on this thread (LogLine); its capacity is reused.
-std::string& ThreadLineBuffer() {
-  thread_local std::string text;
-  return text;
-}
+// A LogLine made while another is being built (a field computed by code
+// that logs) uses its own string instead.
+thread_local std::string t_line_buffer;
+thread_local bool t_line_buffer_busy = false;
 
 // Appends the current UTC time as RFC 3339 with milliseconds. The text up to
 // the seconds is formatted once per second per thread.
@@ -268,7 +268,11 @@ void AppendNow(std::string* out) {
 }  // namespace
 
 LogLine::LogLine(LogLevel level, std::string_view msg)
-    : level_(level), enabled_(LogEnabled(level)), text_(ThreadLineBuffer()) {
+    : level_(level),
+      enabled_(LogEnabled(level)),
+      borrowed_(!t_line_buffer_busy),
+      text_(borrowed_ ? t_line_buffer : own_) {
+  if (borrowed_) t_line_buffer_busy = true;
   if (!enabled_) return;
   text_.clear();
   text_ += "{\"ts\":\"";
@@ -283,6 +287,10 @@ void LogLine::Key(std::string_view key) {
   text_ += ',';
   AppendJsonString(key, &text_);
   text_ += ':';
+}
+
+LogLine::~LogLine() {
+  if (borrowed_) t_line_buffer_busy = false;
 }
 
 LogLine& LogLine::Add(std::string_view key, std::string_view value) {

@@ -56,6 +56,7 @@ inline void LogError(std::string_view msg, const boost::json::object& f = {}) {
 class LogLine {
  public:
   LogLine(LogLevel level, std::string_view msg);
+  ~LogLine();
   LogLine(const LogLine&) = delete;
   LogLine& operator=(const LogLine&) = delete;
   LogLine& Add(std::string_view key, std::string_view value);
@@ -72,7 +73,9 @@ class LogLine {
   void Key(std::string_view key);
   LogLevel level_;
   bool enabled_;
-  std::string& text_;  // a per-thread buffer, reused
+  bool borrowed_;      // text_ is the thread's reusable buffer
+  std::string own_;    // used instead while another LogLine holds it
+  std::string& text_;
 };
 
 // UTC time as RFC 3339 with milliseconds ("2026-11-26T20:11:00.123Z").
