@@ -1,4 +1,4 @@
-// HttpServer: the HTTP/1.1 front door (Boost.Beast over Asio).
+// HttpServer: the HTTP/1.1 front door (Asio sockets; requests parsed by Beast).
 //
 // Accepts connections on one address, reads requests with size and time
 // limits, hands each complete request to an HttpHandler and writes the answer
