@@ -70,6 +70,22 @@ stop() {  # pid
   wait "$1" 2>/dev/null || true
 }
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+# add_model DIR MODEL MANIFEST: version 1 of a repository model in DIR.
+add_model() {
+  mkdir -p "$1/1"
+  ln -s "$2" "$1/1/model.onnx"
+  ln -s "$3" "$1/1/model.yaml"
+}
+# serve_repo NAME DIR LEVEL: mast serving the model repository DIR, logging at
+# LEVEL to $TMP/NAME.log; sets SERVED_PORT and SERVED_PID once it is ready.
+serve_repo() {
+  SERVED_PORT=$(free_port)
+  LOG_LEVEL=$3 "$MAST_BIN" serve --port "$SERVED_PORT" --model-repository "$2" \
+    >"$TMP/$1.log" 2>&1 &
+  SERVED_PID=$!
+  PIDS+=("$SERVED_PID")
+  wait_ready "http://127.0.0.1:$SERVED_PORT/v2/health/ready" "$SERVED_PID"
+}
 
 # wrk_run NAME URL CONNS THREADS BODY -> writes $TMP/NAME.txt
 wrk_run() {
@@ -190,16 +206,10 @@ stop "$MAST_PID"
 # --- memory: 20 small models ---------------------------------------------------------
 REPO="$TMP/repo"
 for i in $(seq -w 1 20); do
-  mkdir -p "$REPO/m$i/1"
-  ln -s "$MODEL_ONNX" "$REPO/m$i/1/model.onnx"
-  ln -s "$ROOT/examples/churn/model.yaml" "$REPO/m$i/1/model.yaml"
+  add_model "$REPO/m$i" "$MODEL_ONNX" "$ROOT/examples/churn/model.yaml"
 done
-REPO_PORT=$(free_port)
-LOG_LEVEL=WARNING "$MAST_BIN" serve --port "$REPO_PORT" --model-repository "$REPO" \
-  >"$TMP/repo.log" 2>&1 &
-REPO_PID=$!
-PIDS+=("$REPO_PID")
-wait_ready "http://127.0.0.1:$REPO_PORT/v2/health/ready" "$REPO_PID"
+serve_repo repo "$REPO" WARNING
+REPO_PORT=$SERVED_PORT REPO_PID=$SERVED_PID
 for i in $(seq -w 1 20); do  # every model answers once (lazy allocations count too)
   curl -sf -o /dev/null -X POST -H 'Content-Type: application/json' --data-binary @"$SAMPLE" \
     "http://127.0.0.1:$REPO_PORT/v1/models/m$i/predict" || die "model m$i did not answer"
@@ -207,15 +217,9 @@ done
 RSS_20_KIB=$(rss_kib "$REPO_PID")
 stop "$REPO_PID"
 # The same binary with one model answered once, for the per-model delta.
-mkdir -p "$TMP/repo1/m01/1"
-ln -s "$MODEL_ONNX" "$TMP/repo1/m01/1/model.onnx"
-ln -s "$ROOT/examples/churn/model.yaml" "$TMP/repo1/m01/1/model.yaml"
-REPO1_PORT=$(free_port)
-LOG_LEVEL=WARNING "$MAST_BIN" serve --port "$REPO1_PORT" --model-repository "$TMP/repo1" \
-  >"$TMP/repo1.log" 2>&1 &
-REPO1_PID=$!
-PIDS+=("$REPO1_PID")
-wait_ready "http://127.0.0.1:$REPO1_PORT/v2/health/ready" "$REPO1_PID"
+add_model "$TMP/repo1/m01" "$MODEL_ONNX" "$ROOT/examples/churn/model.yaml"
+serve_repo repo1 "$TMP/repo1" WARNING
+REPO1_PORT=$SERVED_PORT REPO1_PID=$SERVED_PID
 curl -sf -o /dev/null -X POST -H 'Content-Type: application/json' --data-binary @"$SAMPLE" \
   "http://127.0.0.1:$REPO1_PORT/v1/models/m01/predict"
 RSS_1_KIB=$(rss_kib "$REPO1_PID")
@@ -224,18 +228,11 @@ stop "$REPO1_PID"
 # --- dynamic batching on an MLP ---------------------------------------------------------
 "$PY" "$BENCH/make_mlp.py" "$TMP/mlp" >/dev/null
 MLP_REPO="$TMP/mlprepo"
-mkdir -p "$MLP_REPO/plain/1" "$MLP_REPO/batched/1"
-ln -s "$TMP/mlp/model.onnx" "$MLP_REPO/plain/1/model.onnx"
-ln -s "$TMP/mlp/model.yaml" "$MLP_REPO/plain/1/model.yaml"
-ln -s "$TMP/mlp/model.onnx" "$MLP_REPO/batched/1/model.onnx"
-ln -s "$TMP/mlp/model-batching.yaml" "$MLP_REPO/batched/1/model.yaml"
-MLP_PORT=$(free_port)
-LOG_LEVEL=INFO "$MAST_BIN" serve --port "$MLP_PORT" --model-repository "$MLP_REPO" \
-  >"$TMP/mlp.log" 2>&1 &
-MLP_PID=$!
-PIDS+=("$MLP_PID")
-wait_ready "http://127.0.0.1:$MLP_PORT/v2/health/ready" "$MLP_PID"
-MLP="http://127.0.0.1:$MLP_PORT"
+add_model "$MLP_REPO/plain" "$TMP/mlp/model.onnx" "$TMP/mlp/model.yaml"
+add_model "$MLP_REPO/batched" "$TMP/mlp/model.onnx" "$TMP/mlp/model-batching.yaml"
+serve_repo mlp "$MLP_REPO" INFO
+MLP_PID=$SERVED_PID
+MLP="http://127.0.0.1:$SERVED_PORT"
 # Inference time of one row and of one full batch (32 rows), unbatched model.
 "$PY" - "$TMP/mlp/sample.json" "$TMP/mlp_batch32.json" <<'PYEOF'
 import json, sys

@@ -41,19 +41,22 @@ void BM_PredictParse(benchmark::State& state) {
 }
 BENCHMARK(BM_PredictParse)->Arg(1)->Arg(32);
 
+// FeatureMapper::Map of `body`, aborting if the churn body does not map.
+void MapOrDie(const FeatureMapper& mapper, const json::value& body) {
+  std::vector<Tensor> inputs;
+  int64_t n = 0;
+  std::vector<FieldError> errors;
+  if (!mapper.Map(body, &inputs, &n, &errors)) Die("the churn body does not map");
+  benchmark::DoNotOptimize(inputs.data());
+}
+
 // FeatureMapper::Map of a parsed body into the [rows, 20] FP32 tensor.
 void BM_PredictMap(benchmark::State& state) {
   const int64_t rows = state.range(0);
   const std::string body = BodyOfRows(ChurnRow(), rows);
   const json::value parsed = json::parse(body);
   const FeatureMapper& mapper = ChurnMapper();
-  for (auto _ : state) {
-    std::vector<Tensor> inputs;
-    int64_t n = 0;
-    std::vector<FieldError> errors;
-    if (!mapper.Map(parsed, &inputs, &n, &errors)) Die("the churn body does not map");
-    benchmark::DoNotOptimize(inputs.data());
-  }
+  for (auto _ : state) MapOrDie(mapper, parsed);
   CountRows(state, rows, body.size());
 }
 BENCHMARK(BM_PredictMap)->Arg(1)->Arg(32);
@@ -66,12 +69,7 @@ void BM_PredictParseAndMap(benchmark::State& state) {
   const FeatureMapper& mapper = ChurnMapper();
   for (auto _ : state) {
     boost::system::error_code ec;
-    json::value parsed = ParseJson(body, ec);
-    std::vector<Tensor> inputs;
-    int64_t n = 0;
-    std::vector<FieldError> errors;
-    if (!mapper.Map(parsed, &inputs, &n, &errors)) Die("the churn body does not map");
-    benchmark::DoNotOptimize(inputs.data());
+    MapOrDie(mapper, ParseJson(body, ec));
   }
   CountRows(state, rows, body.size());
 }

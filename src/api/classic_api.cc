@@ -57,6 +57,8 @@ void Predict(ServingContext* ctx, const std::shared_ptr<Exchange>& ex, const Ser
   request.model = model;
   int64_t rows = 1;
   json::value body;  // parsed only when needed: errors, or the prediction log
+  std::vector<FieldError> errors;
+  bool valid = true;
   if (ctx->prediction_log != nullptr ||
       !model->features->MapFlatObject(ex->request.body(), &request.inputs)) {
     boost::system::error_code ec;
@@ -65,20 +67,17 @@ void Predict(ServingContext* ctx, const std::shared_ptr<Exchange>& ex, const Ser
       return ex->ReplyError(400, StatusCode::kInvalidArgument,
                             "request body is not valid JSON: " + ec.message());
     }
-    std::vector<FieldError> errors;
-    const bool valid = model->features->Map(body, &request.inputs, &rows, &errors);
-    if (model->quality) model->quality->Record(rows, errors);
-    if (!valid) {
-      json::array detail;
-      for (auto& e : errors) {
-        detail.push_back(json::object{{"loc", std::move(e.loc)},
-                                      {"msg", e.msg},
-                                      {"type", e.type}});
-      }
-      return ex->ReplyJson(422, json::object{{"detail", std::move(detail)}});
+    valid = model->features->Map(body, &request.inputs, &rows, &errors);
+  }
+  if (model->quality) model->quality->Record(rows, errors);
+  if (!valid) {
+    json::array detail;
+    for (auto& e : errors) {
+      detail.push_back(json::object{{"loc", std::move(e.loc)},
+                                    {"msg", e.msg},
+                                    {"type", e.type}});
     }
-  } else if (model->quality) {
-    model->quality->Record(rows, {});
+    return ex->ReplyJson(422, json::object{{"detail", std::move(detail)}});
   }
   // The primary output, and the probabilities if asked for.
   request.output_names.push_back(sig.outputs.at(0).name);

@@ -116,6 +116,28 @@ class LineWriter {
 // Created by InitLogging and never destroyed (threads may log until exit).
 std::atomic<LineWriter*> g_writer{nullptr};
 
+// Appends `t` as RFC 3339 in UTC with milliseconds. The text up to the
+// seconds is formatted once per second per thread (log lines come in order).
+void AppendRfc3339(std::chrono::system_clock::time_point t, std::string* out) {
+  thread_local std::time_t cached_second = -1;
+  thread_local char cached[24];
+  thread_local size_t cached_len = 0;
+  const std::time_t secs = std::chrono::system_clock::to_time_t(t);
+  if (secs != cached_second) {
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    cached_len = std::strftime(cached, sizeof(cached), "%Y-%m-%dT%H:%M:%S", &tm);
+    cached_second = secs;
+  }
+  auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count() % 1000;
+  if (ms < 0) ms += 1000;
+  out->append(cached, cached_len);
+  const char frac[5] = {'.', char('0' + ms / 100), char('0' + ms / 10 % 10),
+                        char('0' + ms % 10), 'Z'};
+  out->append(frac, 5);
+}
+
 }  // namespace
 
 StatusOr<LogLevel> ParseLogLevel(std::string_view text) {
@@ -144,16 +166,9 @@ bool LogEnabled(LogLevel level) {
 }
 
 std::string Rfc3339(std::chrono::system_clock::time_point t) {
-  std::time_t secs = std::chrono::system_clock::to_time_t(t);
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count() %
-            1000;
-  if (ms < 0) ms += 1000;
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[40];
-  size_t n = std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-  std::snprintf(buf + n, sizeof(buf) - n, ".%03dZ", static_cast<int>(ms));
-  return buf;
+  std::string out;
+  AppendRfc3339(t, &out);
+  return out;
 }
 
 std::string NowRfc3339() { return Rfc3339(std::chrono::system_clock::now()); }
@@ -242,29 +257,6 @@ namespace {
 thread_local std::string t_line_buffer;
 thread_local bool t_line_buffer_busy = false;
 
-// Appends the current UTC time as RFC 3339 with milliseconds. The text up to
-// the seconds is formatted once per second per thread.
-void AppendNow(std::string* out) {
-  thread_local std::time_t cached_second = -1;
-  thread_local char cached[24];
-  thread_local size_t cached_len = 0;
-  const auto now = std::chrono::system_clock::now();
-  const std::time_t secs = std::chrono::system_clock::to_time_t(now);
-  if (secs != cached_second) {
-    std::tm tm{};
-    gmtime_r(&secs, &tm);
-    cached_len = std::strftime(cached, sizeof(cached), "%Y-%m-%dT%H:%M:%S", &tm);
-    cached_second = secs;
-  }
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch())
-                .count() % 1000;
-  if (ms < 0) ms += 1000;
-  out->append(cached, cached_len);
-  const char frac[5] = {'.', char('0' + ms / 100), char('0' + ms / 10 % 10),
-                        char('0' + ms % 10), 'Z'};
-  out->append(frac, 5);
-}
-
 }  // namespace
 
 LogLine::LogLine(LogLevel level, std::string_view msg)
@@ -276,7 +268,7 @@ LogLine::LogLine(LogLevel level, std::string_view msg)
   if (!enabled_) return;
   text_.clear();
   text_ += "{\"ts\":\"";
-  AppendNow(&text_);
+  AppendRfc3339(std::chrono::system_clock::now(), &text_);
   text_ += "\",\"level\":\"";
   text_ += LevelName(level);
   text_ += "\",\"msg\":";

@@ -245,14 +245,13 @@ class Session : public std::enable_shared_from_this<Session> {
             if (body) return self->WriteStreamed(std::move(r), std::move(body));
             self->Write(std::move(r), /*counted=*/true);
           };
-          // Answers completed in bulk (a batch) reach this thread together.
+          if (self->socket_.get_executor().running_in_this_thread()) return write();
+          // From another thread; answers completed in bulk (a batch) reach
+          // this connection's thread together.
           asio::io_context& context = self->socket_.get_executor().context();
-          if (!self->socket_.get_executor().running_in_this_thread()) {
-            std::function<void()> deferred = std::move(write);
-            if (CompletionBatch::Defer(&context, &PostAll, deferred)) return;
-            return asio::post(context, std::move(deferred));
-          }
-          asio::dispatch(self->socket_.get_executor(), std::move(write));
+          std::function<void()> deferred = std::move(write);
+          if (CompletionBatch::Defer(&context, &PostAll, deferred)) return;
+          asio::post(context, std::move(deferred));
         }));
   }
 
@@ -383,7 +382,16 @@ class Session : public std::enable_shared_from_this<Session> {
   // if that moved later.
   void SetDeadline(std::chrono::milliseconds limit) {
     deadline_ = Clock::now() + limit;
-    if (closed_ || (timer_armed_ && timer_expiry_ <= deadline_)) return;
+    ArmTimer();
+  }
+  void ClearDeadline() { deadline_ = Clock::time_point::max(); }
+
+  // Makes sure the timer fires no later than `deadline_`.
+  void ArmTimer() {
+    if (closed_ || deadline_ == Clock::time_point::max() ||
+        (timer_armed_ && timer_expiry_ <= deadline_)) {
+      return;
+    }
     timer_armed_ = true;
     timer_expiry_ = deadline_;
     timer_.expires_at(deadline_);  // a pending wait completes as aborted
@@ -391,16 +399,10 @@ class Session : public std::enable_shared_from_this<Session> {
       if (!ec) self->OnTimer();
     });
   }
-  void ClearDeadline() { deadline_ = Clock::time_point::max(); }
 
   void OnTimer() {
     timer_armed_ = false;
-    if (closed_ || deadline_ == Clock::time_point::max()) return;
-    const auto now = Clock::now();
-    if (now < deadline_) {
-      return SetDeadline(std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline_ - now + std::chrono::milliseconds(1)));
-    }
+    if (closed_ || Clock::now() < deadline_) return ArmTimer();  // moved on
     Close();  // a pending read or write completes with an error
   }
 
