@@ -57,6 +57,7 @@ struct ServeConfig {
   int intra_op_threads = 1;
   int batch_threads = 0;  // 0: one per core
   int busy_poll_us = 100;
+  int write_coalesce_us = 100;
   size_t max_body_bytes = 4 * 1024 * 1024;
   int max_connections = 1024;
   double header_timeout_s = 10;
@@ -137,6 +138,7 @@ boost::json::object ConfigJson(const ServeConfig& c) {
           {"intra_op_threads", c.intra_op_threads},
           {"batch_threads", c.batch_threads},
           {"busy_poll_us", c.busy_poll_us},
+          {"write_coalesce_us", c.write_coalesce_us},
           {"max_body_bytes", c.max_body_bytes},
           {"max_connections", c.max_connections},
           {"header_timeout_seconds", c.header_timeout_s},
@@ -377,6 +379,7 @@ int Serve(ServeConfig config) {
   options.max_body_bytes = config.max_body_bytes;
   options.max_connections = config.max_connections;
   options.busy_poll = std::chrono::microseconds(config.busy_poll_us);
+  options.write_coalesce = std::chrono::microseconds(config.write_coalesce_us);
   Scheduler* batches = scheduler.get();
   options.suspend_busy_poll = [batches] { return batches->BackgroundWork(); };
   options.header_timeout = Millis(config.header_timeout_s);
@@ -472,6 +475,10 @@ int main(int argc, char** argv) {
   serve->add_option("--busy-poll-us", config.busy_poll_us,
                     "Microseconds an idle I/O thread keeps polling before it sleeps (0: never)")
       ->envname("MAST_BUSY_POLL_US")->capture_default_str()->check(CLI::Range(0, 1000000));
+  serve->add_option("--write-coalesce-us", config.write_coalesce_us,
+                    "Microseconds a quick answer may wait to be sent with the other answers "
+                    "of its I/O thread's round (0: send each at once)")
+      ->envname("MAST_WRITE_COALESCE_US")->capture_default_str()->check(CLI::Range(0, 100000));
   serve->add_option("--batch-threads", config.batch_threads,
                     "Threads running batches of models with dynamic batching (0: one per core)")
       ->envname("MAST_BATCH_THREADS")->capture_default_str()->check(CLI::Range(0, 256));

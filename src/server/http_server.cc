@@ -26,6 +26,15 @@ using tcp = asio::ip::tcp;
 
 class Session;
 
+// Answers an I/O thread holds until the end of its current round of ready
+// handlers (see HttpServerOptions::write_coalesce). Used only on its
+// context's thread.
+struct WriteQueue {
+  std::vector<std::shared_ptr<Session>> sessions;
+  std::chrono::steady_clock::time_point oldest;  // when the first was queued
+  bool flush_posted = false;
+};
+
 // Sockets and timers bound to one io_context's executor (no type-erased
 // executor on the hot path).
 using Socket = asio::basic_stream_socket<tcp, asio::io_context::executor_type>;
@@ -51,25 +60,29 @@ struct HttpServer::Impl {
   // read, run and answered without handing it between threads). The first
   // also runs the acceptor and the shutdown timer.
   std::vector<std::unique_ptr<asio::io_context>> contexts;
+  // One per context; declared after `contexts` so that held sessions go
+  // first, while the io_contexts they are bound to still exist.
+  std::vector<WriteQueue> write_queues;
   std::atomic<size_t> next_context{0};
   // Keep run() going while the server has nothing to do (no connection, or
   // between the steps of a shutdown); released when the drain completes.
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> work;
   tcp::acceptor acceptor;
 
-  explicit Impl(int threads) : contexts(MakeContexts(threads)), acceptor(*contexts[0]) {}
+  explicit Impl(int threads)
+      : contexts(MakeContexts(threads)), write_queues(threads), acceptor(*contexts[0]) {}
   static std::vector<std::unique_ptr<asio::io_context>> MakeContexts(int threads) {
     std::vector<std::unique_ptr<asio::io_context>> out;
     for (int i = 0; i < threads; ++i) out.push_back(std::make_unique<asio::io_context>(1));
     return out;
   }
-  // The context for the next connection (round robin).
-  asio::io_context& NextContext() {
-    return *contexts[next_context.fetch_add(1, std::memory_order_relaxed) % contexts.size()];
+  // The index of the context for the next connection (round robin).
+  size_t NextContext() {
+    return next_context.fetch_add(1, std::memory_order_relaxed) % contexts.size();
   }
   void Accept();
-  // Starts serving an accepted connection.
-  void Serve(tcp::socket socket, asio::io_context& context);
+  // Starts serving an accepted connection on contexts[index].
+  void Serve(tcp::socket socket, size_t index);
   // On shutdown: serves the connections the kernel has already accepted
   // (their clients may have sent a request), then closes the listener.
   void AcceptBacklogAndClose();
@@ -86,8 +99,11 @@ struct HttpServer::Impl {
 // the timer is only touched when it fires or must fire earlier.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(Socket&& socket, HttpServer::Impl* server)
-      : socket_(std::move(socket)), timer_(socket_.get_executor()), server_(server) {
+  Session(Socket&& socket, HttpServer::Impl* server, WriteQueue* write_queue)
+      : socket_(std::move(socket)),
+        timer_(socket_.get_executor()),
+        server_(server),
+        write_queue_(write_queue) {
     beast::error_code ec;
     socket_.set_option(tcp::no_delay(true), ec);
     auto remote = socket_.remote_endpoint(ec);
@@ -234,6 +250,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void Dispatch() {
     server_->inflight.fetch_add(1);
+    dispatched_ = Clock::now();
     HttpRequest request = parser_->release();
     keep_alive_ = request.keep_alive();
     ClearDeadline();
@@ -326,13 +343,47 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Write(HttpResponse response, bool counted) {
-    const bool keep = keep_alive_ && !server_->draining.load();
-    FormatHead(response, keep, &head_);
+    write_keep_ = keep_alive_ && !server_->draining.load();
+    write_counted_ = counted;
+    FormatHead(response, write_keep_, &head_);
     body_ = std::move(response.body());
     SetDeadline(server_->options.body_timeout);
+    const std::chrono::microseconds budget = server_->options.write_coalesce;
+    if (budget.count() <= 0) return Send();
+    // Held answers go out at the end of the round (FlushWrites, posted
+    // behind the handlers that are ready now), or with this one if it came
+    // from slow work (the next request may be as slow) or the oldest has
+    // waited long enough.
+    WriteQueue& queue = *write_queue_;
+    const Clock::time_point now = Clock::now();
+    if (queue.sessions.empty()) queue.oldest = now;
+    queue.sessions.push_back(shared_from_this());
+    if (now - dispatched_ > budget / 4 || now - queue.oldest >= budget) {
+      return FlushWrites(&queue);
+    }
+    if (!queue.flush_posted) {
+      queue.flush_posted = true;
+      asio::post(socket_.get_executor(), [&queue] {
+        queue.flush_posted = false;
+        FlushWrites(&queue);
+      });
+    }
+  }
+
+  static void FlushWrites(WriteQueue* queue) {
+    std::vector<std::shared_ptr<Session>> sessions;
+    sessions.swap(queue->sessions);
+    for (const auto& session : sessions) session->Send();
+    sessions.clear();
+    if (queue->sessions.empty()) sessions.swap(queue->sessions);  // keep the capacity
+  }
+
+  // Writes the answer prepared by Write().
+  void Send() {
     const std::array<asio::const_buffer, 2> buffers{asio::buffer(head_), asio::buffer(body_)};
     asio::async_write(socket_, buffers,
-                      [self = shared_from_this(), keep, counted](beast::error_code ec, size_t) {
+                      [self = shared_from_this(), keep = write_keep_,
+                       counted = write_counted_](beast::error_code ec, size_t) {
                         if (counted) self->server_->inflight.fetch_sub(1);
                         self->body_.clear();
                         if (ec || !keep) return self->Close();
@@ -418,12 +469,16 @@ class Session : public std::enable_shared_from_this<Session> {
   Socket socket_;
   Timer timer_;
   HttpServer::Impl* server_;
+  WriteQueue* write_queue_;  // this connection's thread's
   PeerInfo peer_;
   size_t body_limit_ = 0;  // of the request being read
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::string head_;  // the response head being written
   std::string body_;  // the response body being written
+  bool write_keep_ = false;     // keep the connection after that answer
+  bool write_counted_ = false;  // the answer ends an in-flight request
+  Clock::time_point dispatched_;  // when the request being answered was
   Clock::time_point deadline_ = Clock::time_point::max();
   Clock::time_point timer_expiry_;
   bool timer_armed_ = false;
@@ -436,22 +491,22 @@ class Session : public std::enable_shared_from_this<Session> {
 };
 
 void HttpServer::Impl::Accept() {
-  asio::io_context& context = NextContext();
+  const size_t index = NextContext();
   acceptor.async_accept(
-      context, [this, &context](beast::error_code ec, tcp::socket socket) {
+      *contexts[index], [this, index](beast::error_code ec, tcp::socket socket) {
         if (ec) {
           if (draining.load()) return AcceptBacklogAndClose();
           if (!acceptor.is_open()) return;
           // Out of descriptors and similar: keep accepting.
           return Accept();
         }
-        Serve(std::move(socket), context);
+        Serve(std::move(socket), index);
         if (draining.load()) return AcceptBacklogAndClose();
         Accept();
       });
 }
 
-void HttpServer::Impl::Serve(tcp::socket socket, asio::io_context& context) {
+void HttpServer::Impl::Serve(tcp::socket socket, size_t index) {
   beast::error_code ec;
   if (connections.load() >= options.max_connections) {
     rejected.fetch_add(1);
@@ -460,10 +515,10 @@ void HttpServer::Impl::Serve(tcp::socket socket, asio::io_context& context) {
   }
   const tcp::endpoint local = socket.local_endpoint(ec);
   if (ec) return;  // already reset by the peer
-  Socket own(context, local.protocol(), socket.release(ec));
+  Socket own(*contexts[index], local.protocol(), socket.release(ec));
   if (ec) return;
   connections.fetch_add(1);
-  auto session = std::make_shared<Session>(std::move(own), this);
+  auto session = std::make_shared<Session>(std::move(own), this, &write_queues[index]);
   std::list<std::weak_ptr<Session>>::iterator it;
   {
     std::lock_guard<std::mutex> lock(sessions_mu);
@@ -477,10 +532,10 @@ void HttpServer::Impl::AcceptBacklogAndClose() {
   beast::error_code ec;
   acceptor.non_blocking(true, ec);
   while (!ec) {
-    asio::io_context& context = NextContext();
-    tcp::socket socket(context);
+    const size_t index = NextContext();
+    tcp::socket socket(*contexts[index]);
     acceptor.accept(socket, ec);
-    if (!ec) Serve(std::move(socket), context);
+    if (!ec) Serve(std::move(socket), index);
   }
   acceptor.close(ec);
 }

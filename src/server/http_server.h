@@ -138,6 +138,12 @@ struct HttpServerOptions {
   // If set, idle I/O threads poll only while it returns false: e.g. while
   // batches run on other threads, which need the cores more than a poller.
   std::function<bool()> suspend_busy_poll;
+  // Answers to quickly handled requests are held until the I/O thread has
+  // handled the other requests that are ready, then sent together, so that a
+  // client is woken once per round rather than once per answer; an answer
+  // waits at most this long (0: every answer is sent at once). A request
+  // whose handling took more than a quarter of it is answered at once.
+  std::chrono::microseconds write_coalesce{100};
 };
 
 class HttpServer {

@@ -8,6 +8,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <future>
+#include <sys/socket.h>
 #include <thread>
 
 namespace mast {
@@ -175,6 +176,63 @@ TEST_F(HttpServerTest, PipelinedRequestsAreAnsweredInOrder) {
   EXPECT_LT(one, two);
   EXPECT_LT(two, three);
   EXPECT_NE(all.find("Connection: close\r\n"), std::string::npos) << all;
+}
+
+// Many connections with a request ready at once: their answers are held and
+// sent together at the end of the I/O thread's round, each to its own
+// connection, in order.
+TEST_F(HttpServerTest, AnswersSentTogetherReachTheirOwnConnections) {
+  HttpServerOptions o;
+  o.io_threads = 2;
+  o.write_coalesce = std::chrono::milliseconds(50);
+  Start(o);
+  constexpr int kConnections = 16, kRounds = 30;
+  std::vector<tcp::socket> sockets;
+  for (int c = 0; c < kConnections; ++c) {
+    sockets.push_back(Connect());
+    // An answer that is never sent fails the read instead of hanging it.
+    timeval limit{10, 0};
+    setsockopt(sockets.back().native_handle(), SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+  }
+  for (int round = 0; round < kRounds; ++round) {
+    for (int c = 0; c < kConnections; ++c) {
+      const std::string body = std::to_string(c) + "-" + std::to_string(round);
+      asio::write(sockets[c], asio::buffer("POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: " +
+                                           std::to_string(body.size()) + "\r\n\r\n" + body));
+    }
+    for (int c = 0; c < kConnections; ++c) {
+      beast::flat_buffer buf;
+      http::response<http::string_body> res;
+      http::read(sockets[c], buf, res);
+      ASSERT_EQ(res.body(), "echo:" + std::to_string(c) + "-" + std::to_string(round));
+      ASSERT_TRUE(res.keep_alive());
+    }
+  }
+}
+
+// A held answer goes out when its round ends, not when the wait allowed
+// to it runs out.
+TEST_F(HttpServerTest, ALoneAnswerIsNotHeldForTheCoalescingWait) {
+  HttpServerOptions o;
+  o.write_coalesce = std::chrono::seconds(20);
+  Start(o);
+  auto s = Connect();
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_EQ(Send(s, http::verb::post, "/x", std::to_string(i)).body(),
+              "echo:" + std::to_string(i));
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+}
+
+TEST_F(HttpServerTest, EachAnswerIsSentAtOnceWithoutCoalescing) {
+  HttpServerOptions o;
+  o.write_coalesce = std::chrono::microseconds(0);
+  Start(o);
+  auto s = Connect();
+  EXPECT_EQ(Send(s, http::verb::post, "/x", "one").body(), "echo:one");
+  EXPECT_EQ(Send(s, http::verb::get, "/async").body(), "from another thread");
+  EXPECT_EQ(Send(s, http::verb::post, "/x", "two").body(), "echo:two");
 }
 
 TEST_F(HttpServerTest, ChunkedRequestBodiesAreReassembled) {
