@@ -17,7 +17,7 @@ ORT_LIB_SHA256="5715f06d8992ca8eeeddcce43df3a7d38f97d537052126f558e912cb312460ca
 APT_PACKAGES=(
   # build
   build-essential cmake ninja-build ccache pkg-config
-  libssl-dev libsqlite3-dev libpq-dev libxgboost-dev libyaml-cpp-dev
+  libssl-dev libsqlite3-dev libpq-dev libxgboost-dev libyaml-cpp-dev libjemalloc-dev
   libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   curl ca-certificates

@@ -579,32 +579,66 @@ uint16_t HttpServer::port() const { return impl_->port; }
 
 namespace {
 
-// Runs `context` until it stops. With `busy_poll` > 0 the thread keeps
-// polling (yielding the core to anything else runnable) for that long after
-// its last handler before it blocks: on virtual machines a sleeping core takes
-// tens of microseconds to wake, which would otherwise be added to every
-// request of a lightly loaded server. While `suspend` says so it blocks at
-// once: a poller that always finds work soon enough never sleeps, and would
-// take a core from threads that need it.
-void RunContext(asio::io_context& context, std::chrono::microseconds busy_poll,
+// Busy polling shared by a server's I/O threads: while any of them has work,
+// the idle ones keep polling too, so that no core the server (or its
+// clients, or the network path) runs on is halted.
+struct PollGroup {
+  explicit PollGroup(size_t threads) : sleeping(threads) {}
+  std::atomic<int64_t> last_work_ns{0};  // steady clock, by any thread
+  std::vector<std::atomic<bool>> sleeping;  // blocked in run_one
+};
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// Runs `contexts[index]` until it stops. With `busy_poll` > 0 the thread
+// keeps polling (yielding the core to anything else runnable) for that long
+// after the last handler of any thread of the group before it blocks: on
+// virtual machines a halted core takes tens of microseconds to wake, which
+// would otherwise be added to every request of a lightly loaded server. A
+// thread that wakes to work wakes the sleeping others. While `suspend` says
+// so a thread blocks at once: a poller that always finds work soon enough
+// never sleeps, and would take a core from threads that need it.
+void RunContext(const std::vector<std::unique_ptr<asio::io_context>>& contexts, size_t index,
+                PollGroup* group, std::chrono::microseconds busy_poll,
                 const std::function<bool()>& suspend) {
+  asio::io_context& context = *contexts[index];
   if (busy_poll.count() <= 0) {
     context.run();
     return;
   }
-  auto last_work = std::chrono::steady_clock::now();
+  const int64_t window = std::chrono::nanoseconds(busy_poll).count();
+  int64_t last_work = NowNs();
+  auto worked = [&] {
+    last_work = NowNs();
+    // A store every few microseconds is enough; fewer writes to a shared line.
+    if (last_work - group->last_work_ns.load(std::memory_order_relaxed) > 5000) {
+      group->last_work_ns.store(last_work, std::memory_order_relaxed);
+    }
+  };
   while (!context.stopped()) {
     if (context.poll() > 0) {
-      last_work = std::chrono::steady_clock::now();
+      worked();
       continue;
     }
     if (context.stopped()) break;
-    if (std::chrono::steady_clock::now() - last_work < busy_poll && !(suspend && suspend())) {
+    const int64_t latest =
+        std::max(last_work, group->last_work_ns.load(std::memory_order_relaxed));
+    if (NowNs() - latest < window && !(suspend && suspend())) {
       std::this_thread::yield();
       continue;
     }
-    if (context.run_one() == 0) break;  // stopped, or out of work
-    last_work = std::chrono::steady_clock::now();
+    group->sleeping[index].store(true);
+    const size_t ran = context.run_one();
+    group->sleeping[index].store(false);
+    if (ran == 0) break;  // stopped, or out of work
+    worked();
+    for (size_t j = 0; j < contexts.size(); ++j) {
+      if (j != index && group->sleeping[j].load()) asio::post(*contexts[j], [] {});
+    }
   }
 }
 
@@ -616,13 +650,14 @@ void HttpServer::Run() {
   const std::chrono::microseconds busy_poll = impl_->options.busy_poll;
   const std::function<bool()>& suspend = impl_->options.suspend_busy_poll;
   std::vector<std::thread> threads;
+  PollGroup group(impl_->contexts.size());
   for (size_t i = 1; i < impl_->contexts.size(); ++i) {
-    threads.emplace_back([this, i, busy_poll, &suspend] {
+    threads.emplace_back([this, i, busy_poll, &suspend, &group] {
       SetThreadName("mast-io-" + std::to_string(i));
-      RunContext(*impl_->contexts[i], busy_poll, suspend);
+      RunContext(impl_->contexts, i, &group, busy_poll, suspend);
     });
   }
-  RunContext(*impl_->contexts[0], busy_poll, suspend);
+  RunContext(impl_->contexts, 0, &group, busy_poll, suspend);
   for (auto& t : threads) t.join();
 }
 

@@ -235,6 +235,32 @@ TEST_F(HttpServerTest, EachAnswerIsSentAtOnceWithoutCoalescing) {
   EXPECT_EQ(Send(s, http::verb::post, "/x", "two").body(), "echo:two");
 }
 
+// Busy-polling I/O threads (which keep each other polling and wake each
+// other from sleep) serve connections on every thread, sleep when idle, and
+// stop on shutdown.
+TEST_F(HttpServerTest, BusyPollingThreadsServeSleepAndStop) {
+  HttpServerOptions o;
+  o.io_threads = 3;
+  o.busy_poll = std::chrono::microseconds(200);
+  Start(o);
+  std::vector<tcp::socket> sockets;
+  for (int c = 0; c < 6; ++c) sockets.push_back(Connect());  // two per thread
+  for (int pass = 0; pass < 3; ++pass) {
+    for (int c = 0; c < 6; ++c) {
+      const std::string body = std::to_string(pass) + "/" + std::to_string(c);
+      ASSERT_EQ(Send(sockets[c], http::verb::post, "/x", body).body(), "echo:" + body);
+    }
+    // Long enough for every thread to stop polling and block.
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(Send(sockets[0], http::verb::get, "/async").body(), "from another thread");
+  std::promise<int> drained;
+  server_->Shutdown(std::chrono::seconds(5), [&](int abandoned) { drained.set_value(abandoned); });
+  EXPECT_EQ(drained.get_future().get(), 0);
+  runner_.join();
+  server_.reset();
+}
+
 TEST_F(HttpServerTest, ChunkedRequestBodiesAreReassembled) {
   Start();
   auto s = Connect();
