@@ -209,8 +209,12 @@ void Infer(ServingContext* ctx, std::shared_ptr<Exchange> ex) {
           AppendJsonString(t.name, &text);
           text += ",\"datatype\":";
           AppendJsonString(DataTypeName(t.type), &text);
-          text += ",\"shape\":";
-          AppendJson(ShapeJson(t.shape), &text);
+          text += ",\"shape\":[";
+          for (size_t d = 0; d < t.shape.size(); ++d) {
+            if (d > 0) text += ',';
+            text += std::to_string(t.shape[d]);
+          }
+          text += ']';
           text += ",\"data\":";
           AppendFlatJson(t, &text);
           text += '}';

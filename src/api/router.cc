@@ -51,35 +51,55 @@ std::vector<std::string> SplitPath(std::string_view path) {
 }
 
 int Router::Add(boost::beast::http::verb method, std::string pattern) {
-  Route r{method, pattern, SplitPath(pattern)};
+  Route r{method, pattern, {}};
+  for (std::string& t : SplitPath(pattern)) {
+    const bool param = t.size() > 2 && t.front() == '{' && t.back() == '}';
+    r.segments.push_back({param ? t.substr(1, t.size() - 2) : std::move(t), param});
+  }
   routes_.push_back(std::move(r));
   return static_cast<int>(routes_.size() - 1);
 }
 
+bool Router::Fits(const Route& route, const std::vector<std::string_view>& segments) {
+  if (route.segments.size() != segments.size()) return false;
+  for (size_t i = 0; i < segments.size(); ++i) {
+    if (!route.segments[i].param && route.segments[i].text != segments[i]) return false;
+  }
+  return true;
+}
+
 RouteMatch Router::Match(boost::beast::http::verb method,
                          std::string_view path) const {
+  // The path's segments as views of `path`, or of decoded copies when a
+  // segment has percent escapes (rare).
+  thread_local std::vector<std::string_view> segments;
+  thread_local std::vector<std::string> decoded;
+  segments.clear();
+  decoded.clear();
+  if (path.find('%') != std::string_view::npos) {
+    decoded = SplitPath(path);
+    segments.assign(decoded.begin(), decoded.end());
+  } else {
+    for (size_t i = 0; i < path.size();) {
+      while (i < path.size() && path[i] == '/') ++i;
+      size_t j = path.find('/', i);
+      if (j == std::string_view::npos) j = path.size();
+      if (j > i) segments.push_back(path.substr(i, j - i));
+      i = j;
+    }
+  }
   RouteMatch match;
-  const std::vector<std::string> segments = SplitPath(path);
   for (size_t id = 0; id < routes_.size(); ++id) {
     const Route& r = routes_[id];
-    if (r.segments.size() != segments.size()) continue;
-    std::vector<std::pair<std::string, std::string>> params;
-    bool ok = true;
-    for (size_t i = 0; i < segments.size() && ok; ++i) {
-      const std::string& t = r.segments[i];
-      if (t.size() > 2 && t.front() == '{' && t.back() == '}') {
-        params.emplace_back(t.substr(1, t.size() - 2), segments[i]);
-      } else {
-        ok = t == segments[i];
-      }
-    }
-    if (!ok) continue;
+    if (!Fits(r, segments)) continue;
     if (r.method == method ||
         (method == boost::beast::http::verb::head &&
          r.method == boost::beast::http::verb::get)) {
       match.result = RouteMatch::kFound;
       match.route_id = static_cast<int>(id);
-      match.params = std::move(params);
+      for (size_t i = 0; i < segments.size(); ++i) {
+        if (r.segments[i].param) match.params.emplace_back(r.segments[i].text, segments[i]);
+      }
       match.allowed.clear();
       return match;
     }

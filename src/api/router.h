@@ -39,11 +39,17 @@ class Router {
   const std::string& pattern(int route_id) const { return routes_[route_id].pattern; }
 
  private:
+  struct Segment {
+    std::string text;  // the literal, or the parameter's name
+    bool param = false;
+  };
   struct Route {
     boost::beast::http::verb method;
     std::string pattern;
-    std::vector<std::string> segments;
+    std::vector<Segment> segments;
   };
+  // Whether `segments` (a path's, decoded) fit `route`; no allocation.
+  static bool Fits(const Route& route, const std::vector<std::string_view>& segments);
   std::vector<Route> routes_;
 };
 
