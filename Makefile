@@ -11,7 +11,7 @@ JOBS ?= 2
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 
-.PHONY: all setup configure build run test test-asan bench bench-micro bench-fastapi bench-targets fixtures clean
+.PHONY: all setup configure build run test test-asan bench bench-micro bench-fastapi bench-targets bench-instructions fixtures clean
 
 all: build
 
@@ -45,8 +45,8 @@ test-asan: setup
 
 # Benchmarks (bench/README.md): `make bench` runs the micro-benchmarks of the
 # hot paths, then issue 5's serving targets (mast vs nginx and FastAPI, OIP,
-# batching, memory, start-up, scrape cost); bench-micro, bench-targets and
-# bench-fastapi run one.
+# batching, memory, start-up, scrape cost); bench-micro, bench-targets,
+# bench-fastapi and bench-instructions (instructions per request) run one.
 # BENCH_FILTER: regex of the micro-benchmarks to run; BENCH_MIN_TIME: seconds
 # each runs for at least.
 BENCH_FILTER ?= .
@@ -66,6 +66,9 @@ bench-fastapi: build
 
 bench-targets: build
 	bash bench/targets.sh
+
+bench-instructions: build
+	bash bench/instructions.sh
 
 fixtures:
 	/usr/bin/python3 tests/fixtures/make_fixtures.py

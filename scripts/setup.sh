@@ -27,7 +27,7 @@ APT_PACKAGES=(
   python3-onnx python3-numpy python3-sklearn python3-xgboost prometheus
   postgresql-15
   # benchmark baseline
-  wrk nginx-light python3-fastapi python3-uvicorn python3-joblib python3-pandas
+  wrk nginx-light valgrind python3-fastapi python3-uvicorn python3-joblib python3-pandas
   python3-uvloop python3-httptools
 )
 

@@ -55,7 +55,7 @@ struct ServeConfig {
   std::string log_level = "INFO";
   int io_threads = 0;  // 0: one per core
   int intra_op_threads = 1;
-  int batch_threads = 0;  // 0: one per core
+  int batch_threads = 0;  // 0: half the cores, at least one
   int busy_poll_us = 100;
   int write_coalesce_us = 100;
   size_t max_body_bytes = 4 * 1024 * 1024;
@@ -338,9 +338,15 @@ int Serve(ServeConfig config) {
   }
 
   BatchingSchedulerOptions batching;
-  batching.executor_threads = config.batch_threads > 0
-                                  ? config.batch_threads
-                                  : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  // By default half the cores: the I/O threads (and the clients on the
+  // machine) keep the rest, and concurrent batches of a large model do not
+  // compete for one core's worth of memory bandwidth each. On 2 cores one
+  // batch thread gave 9.5-9.8k req/s on the benchmark MLP against 6.9-8.1k
+  // with two, and a lower p99 (bench/targets.sh, target 4).
+  batching.executor_threads =
+      config.batch_threads > 0
+          ? config.batch_threads
+          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency() / 2));
   auto scheduler = MakeBatchingScheduler(batching, &metrics_registry);
   ServingContext context;
   context.models = &models;
@@ -480,7 +486,8 @@ int main(int argc, char** argv) {
                     "of its I/O thread's round (0: send each at once)")
       ->envname("MAST_WRITE_COALESCE_US")->capture_default_str()->check(CLI::Range(0, 100000));
   serve->add_option("--batch-threads", config.batch_threads,
-                    "Threads running batches of models with dynamic batching (0: one per core)")
+                    "Threads running batches of models with dynamic batching "
+                    "(0: half the cores, at least one)")
       ->envname("MAST_BATCH_THREADS")->capture_default_str()->check(CLI::Range(0, 256));
   serve->add_option("--intra-op-threads", config.intra_op_threads,
                     "Threads one inference may use inside the engine")
