@@ -636,6 +636,7 @@ void RunContext(const std::vector<std::unique_ptr<asio::io_context>>& contexts, 
     group->sleeping[index].store(false);
     if (ran == 0) break;  // stopped, or out of work
     worked();
+    if (suspend && suspend()) continue;  // the others would go back to sleep
     for (size_t j = 0; j < contexts.size(); ++j) {
       if (j != index && group->sleeping[j].load()) asio::post(*contexts[j], [] {});
     }

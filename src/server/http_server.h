@@ -24,7 +24,9 @@
 // thread, so its handlers never run concurrently and a request is read,
 // handled and answered without a hand-off between threads. Handlers may
 // complete on any thread: HttpResponder posts the write back to the
-// connection's thread.
+// connection's thread. Each thread sends the answers of one round of ready
+// requests together at the end of the round (`write_coalesce`), and the
+// threads busy-poll as a group while any of them has work (`busy_poll`).
 // Ownership: the server owns its io_context and sessions; the handler must
 // outlive the server.
 #ifndef MAST_SERVER_HTTP_SERVER_H_
