@@ -123,6 +123,38 @@ json.dump({"inputs": [{"name": "input", "shape": [1, len(names)], "datatype": "F
                        "data": [row[n] for n in names]}]}, open(sys.argv[3], "w"))
 PYEOF
 
+# --- dynamic batching on an MLP ---------------------------------------------------------
+# Dynamic batching first: this machine's hypervisor takes CPU time away (steal)
+# after minutes of both cores at full load, and the CPU-bound batching runs
+# suffered most from it at the end (14-16% steal, p99 x5).
+"$PY" "$BENCH/make_mlp.py" "$TMP/mlp" >/dev/null
+MLP_REPO="$TMP/mlprepo"
+add_model "$MLP_REPO/plain" "$TMP/mlp/model.onnx" "$TMP/mlp/model.yaml"
+add_model "$MLP_REPO/batched" "$TMP/mlp/model.onnx" "$TMP/mlp/model-batching.yaml"
+serve_repo mlp "$MLP_REPO" INFO
+MLP_PID=$SERVED_PID
+MLP="http://127.0.0.1:$SERVED_PORT"
+# Inference time of one row and of one full batch (32 rows), unbatched model.
+"$PY" - "$TMP/mlp/sample.json" "$TMP/mlp_batch32.json" <<'PYEOF'
+import json, sys
+row = json.load(open(sys.argv[1]))
+json.dump([row] * 32, open(sys.argv[2], "w"))
+PYEOF
+infer_ms() {  # body -> median inference_time_ms of 20 calls
+  local i
+  for i in $(seq 1 20); do
+    curl -s -X POST -H 'Content-Type: application/json' --data-binary @"$1" "$MLP/v1/models/plain/predict"
+    echo
+  done | "$PY" -c 'import json,sys,statistics; print(statistics.median(json.loads(l)["inference_time_ms"] for l in sys.stdin if l.strip()))'
+}
+MLP_ROW_MS=$(infer_ms "$TMP/mlp/sample.json")
+MLP_BATCH_MS=$(infer_ms "$TMP/mlp_batch32.json")
+wrk_run mlp_off "$MLP/v1/models/plain/predict" 32 2 "$TMP/mlp/sample.json"
+wrk_run mlp_on "$MLP/v1/models/batched/predict" 32 2 "$TMP/mlp/sample.json"
+MLP_BATCHES=$(curl -s "$MLP/metrics" | awk '/^mast_batches_total\{model="batched"/ {print $2}')
+MLP_BATCH_ROWS=$(curl -s "$MLP/metrics" | awk '/^mast_batch_size_sum\{model="batched"/ {print $2}')
+stop "$MLP_PID"
+
 # --- nginx: a fixed JSON body ------------------------------------------------
 NGINX_PORT=$(free_port)
 mkdir -p "$TMP/nginx"
@@ -227,35 +259,6 @@ curl -sf -o /dev/null -X POST -H 'Content-Type: application/json' --data-binary 
   "http://127.0.0.1:$REPO1_PORT/v1/models/m01/predict"
 RSS_1_KIB=$(rss_kib "$REPO1_PID")
 stop "$REPO1_PID"
-
-# --- dynamic batching on an MLP ---------------------------------------------------------
-"$PY" "$BENCH/make_mlp.py" "$TMP/mlp" >/dev/null
-MLP_REPO="$TMP/mlprepo"
-add_model "$MLP_REPO/plain" "$TMP/mlp/model.onnx" "$TMP/mlp/model.yaml"
-add_model "$MLP_REPO/batched" "$TMP/mlp/model.onnx" "$TMP/mlp/model-batching.yaml"
-serve_repo mlp "$MLP_REPO" INFO
-MLP_PID=$SERVED_PID
-MLP="http://127.0.0.1:$SERVED_PORT"
-# Inference time of one row and of one full batch (32 rows), unbatched model.
-"$PY" - "$TMP/mlp/sample.json" "$TMP/mlp_batch32.json" <<'PYEOF'
-import json, sys
-row = json.load(open(sys.argv[1]))
-json.dump([row] * 32, open(sys.argv[2], "w"))
-PYEOF
-infer_ms() {  # body -> median inference_time_ms of 20 calls
-  local i
-  for i in $(seq 1 20); do
-    curl -s -X POST -H 'Content-Type: application/json' --data-binary @"$1" "$MLP/v1/models/plain/predict"
-    echo
-  done | "$PY" -c 'import json,sys,statistics; print(statistics.median(json.loads(l)["inference_time_ms"] for l in sys.stdin if l.strip()))'
-}
-MLP_ROW_MS=$(infer_ms "$TMP/mlp/sample.json")
-MLP_BATCH_MS=$(infer_ms "$TMP/mlp_batch32.json")
-wrk_run mlp_off "$MLP/v1/models/plain/predict" 32 2 "$TMP/mlp/sample.json"
-wrk_run mlp_on "$MLP/v1/models/batched/predict" 32 2 "$TMP/mlp/sample.json"
-MLP_BATCHES=$(curl -s "$MLP/metrics" | awk '/^mast_batches_total\{model="batched"/ {print $2}')
-MLP_BATCH_ROWS=$(curl -s "$MLP/metrics" | awk '/^mast_batch_size_sum\{model="batched"/ {print $2}')
-stop "$MLP_PID"
 
 # --- report ---------------------------------------------------------------------------------
 mkdir -p "$RESULTS_DIR"
