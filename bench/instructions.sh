@@ -9,16 +9,19 @@
 # For each endpoint mast runs under callgrind twice, answering N1 and then N2
 # requests over one keep-alive connection (curl); the difference of the two
 # totals divided by N2 - N1 is the per-request count, start-up and shutdown
-# cancelling out. Busy polling is off (a polling thread's instructions would
-# depend on time, not on requests). Counts all of mast's threads, the engine
+# cancelling out. The median of ROUNDS such pairs is reported: now and then
+# one run is off by a one-off 100-250 million (not yet explained). Busy
+# polling is off (a polling thread's instructions would depend on time, not
+# on requests). Counts all of mast's threads, the engine
 # (ONNX Runtime) and the allocator included, not the kernel.
-# Environment: MAST_BIN (build/mast), N1 (50), N2 (1050).
+# Environment: MAST_BIN (build/mast), N1 (50), N2 (1050), ROUNDS (3).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 MAST_BIN="${MAST_BIN:-$ROOT/build/mast}"
 N1="${N1:-50}"
 N2="${N2:-1050}"
+ROUNDS="${ROUNDS:-3}"
 command -v valgrind >/dev/null || { echo "bench: valgrind is missing (apt-get install valgrind)" >&2; exit 1; }
 [[ -x "$MAST_BIN" ]] || { echo "bench: $MAST_BIN not found: build it first" >&2; exit 1; }
 
@@ -65,11 +68,16 @@ json.dump({"inputs": [{"name": "input", "shape": [1, len(names)], "datatype": "F
                        "data": [row[n] for n in names]}]}, open(sys.argv[3], "w"))
 PYEOF
 
-echo "instructions per request ($MAST_BIN, $N1 and $N2 requests):"
+echo "instructions per request ($MAST_BIN; median of $ROUNDS pairs of $N1 and $N2 requests):"
 for endpoint in "/predict $ROOT/examples/churn/sample.json" \
                 "/v2/models/churn/infer $OIP_BODY"; do
   read -r path body <<<"$endpoint"
-  a=$(count "$path" "$body" "$N1")
-  b=$(count "$path" "$body" "$N2")
-  printf "  POST %-24s %8d\n" "$path" $(((b - a) / (N2 - N1)))
+  per=()
+  for ((round = 0; round < ROUNDS; round++)); do
+    a=$(count "$path" "$body" "$N1")
+    b=$(count "$path" "$body" "$N2")
+    per+=($(((b - a) / (N2 - N1))))
+  done
+  median=$(printf "%s\n" "${per[@]}" | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}')
+  printf "  POST %-24s %8d   (rounds: %s)\n" "$path" "$median" "${per[*]}"
 done
