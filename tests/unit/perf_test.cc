@@ -413,8 +413,11 @@ TEST_F(LoadGeneratorTest, WarmupIsNotCounted) {
   o.warmup = 300ms;
   LoadResult r = Load("/ok", 1, o);
   EXPECT_GT(r.stats.ok, 0);
-  // About as many requests ran during the warm-up as were counted after it.
-  EXPECT_GT(handler_.requests.load(), r.stats.ok + r.stats.ok / 4);
+  // The warm-up's requests (hundreds in 300 ms) reached the server but were
+  // not counted; counting them would leave at most the one request in flight
+  // at the end uncounted. (Not a ratio of the two phases: on a loaded CI
+  // machine the warm-up may run several times slower than the window.)
+  EXPECT_GT(handler_.requests.load(), r.stats.ok + 50);
 }
 
 TEST_F(LoadGeneratorTest, ErrorAnswersAreCountedByStatus) {
