@@ -59,14 +59,8 @@ count() {
 }
 
 OIP_BODY="$TMP/oip.json"
-/usr/bin/python3 - "$ROOT/examples/churn/sample.json" "$ROOT/examples/churn/model.yaml" \
-  "$OIP_BODY" <<'PYEOF'
-import json, re, sys
-row = json.load(open(sys.argv[1]))
-names = re.findall(r"name: (\w+)", open(sys.argv[2]).read())
-json.dump({"inputs": [{"name": "input", "shape": [1, len(names)], "datatype": "FP32",
-                       "data": [row[n] for n in names]}]}, open(sys.argv[3], "w"))
-PYEOF
+/usr/bin/python3 "$ROOT/bench/make_oip_body.py" "$ROOT/examples/churn/sample.json" \
+  "$ROOT/examples/churn/model.yaml" "$OIP_BODY"
 
 echo "instructions per request ($MAST_BIN; median of $ROUNDS pairs of $N1 and $N2 requests):"
 for endpoint in "/predict $ROOT/examples/churn/sample.json" \

@@ -115,13 +115,7 @@ steal_pct() {
 
 # The OIP body of the sample row, features in the manifest's order.
 OIP_BODY="$TMP/oip.json"
-"$PY" - "$SAMPLE" "$ROOT/examples/churn/model.yaml" "$OIP_BODY" <<'PYEOF'
-import json, re, sys
-row = json.load(open(sys.argv[1]))
-names = re.findall(r"name: (\w+)", open(sys.argv[2]).read())
-json.dump({"inputs": [{"name": "input", "shape": [1, len(names)], "datatype": "FP32",
-                       "data": [row[n] for n in names]}]}, open(sys.argv[3], "w"))
-PYEOF
+"$PY" "$ROOT/bench/make_oip_body.py" "$SAMPLE" "$ROOT/examples/churn/model.yaml" "$OIP_BODY"
 
 # --- dynamic batching on an MLP ---------------------------------------------------------
 # Dynamic batching first: this machine's hypervisor takes CPU time away (steal)

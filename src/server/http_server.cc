@@ -370,12 +370,11 @@ class Session : public std::enable_shared_from_this<Session> {
     }
   }
 
+  // Send() never runs a handler inline (completions are posted), so the
+  // queue cannot change while it is walked.
   static void FlushWrites(WriteQueue* queue) {
-    std::vector<std::shared_ptr<Session>> sessions;
-    sessions.swap(queue->sessions);
-    for (const auto& session : sessions) session->Send();
-    sessions.clear();
-    if (queue->sessions.empty()) sessions.swap(queue->sessions);  // keep the capacity
+    for (const auto& session : queue->sessions) session->Send();
+    queue->sessions.clear();
   }
 
   // Writes the answer prepared by Write().
