@@ -8,6 +8,7 @@
 
 #include <boost/json.hpp>
 
+#include "common/json_reader.h"
 #include "common/json_writer.h"
 #include "common/logging.h"
 
@@ -105,7 +106,8 @@ StatusOr<json::object> RequestParams(const Exchange& ex) {
   if (!IsBlank(ex.request.body())) {
     boost::system::error_code ec;
     json::value v = json::parse(ex.request.body(), ec);
-    if (ec) return InvalidArgument("request body is not valid JSON: " + ec.message());
+    if (ec) return InvalidArgument("request body is not valid JSON: " +
+                                  DescribeJsonError(ex.request.body(), ec));
     if (!v.is_object()) return InvalidArgument("request body must be a JSON object");
     params = std::move(v.as_object());
   }

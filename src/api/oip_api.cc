@@ -108,7 +108,7 @@ void Infer(ServingContext* ctx, std::shared_ptr<Exchange> ex) {
   json::value body = ParseJson(ex->request.body(), ec);
   if (ec) {
     return ex->ReplyError(400, StatusCode::kInvalidArgument,
-                          "request body is not valid JSON: " + ec.message());
+                          "request body is not valid JSON: " + DescribeJsonError(ex->request.body(), ec));
   }
   const json::object* req = body.if_object();
   if (!req) return ex->ReplyError(400, StatusCode::kInvalidArgument, "request body must be a JSON object");
@@ -273,7 +273,11 @@ void RepositoryIndex(ServingContext* ctx, std::shared_ptr<Exchange> ex) {
   if (!ex->request.body().empty()) {
     boost::system::error_code ec;
     json::value body = ParseJson(ex->request.body(), ec);
-    if (ec || !body.is_object()) {
+    if (ec) {
+      return ex->ReplyError(400, StatusCode::kInvalidArgument,
+                            "request body is not valid JSON: " + DescribeJsonError(ex->request.body(), ec));
+    }
+    if (!body.is_object()) {
       return ex->ReplyError(400, StatusCode::kInvalidArgument, "request body must be a JSON object");
     }
     if (const json::value* r = body.as_object().if_contains("ready")) {

@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 
+#include "common/json_reader.h"
 #include "common/logging.h"
 
 namespace mast {
@@ -66,7 +67,7 @@ std::optional<json::object> JsonBody(Exchange& ex, bool allow_empty = false) {
   json::value v = json::parse(ex.request.body(), ec);
   if (ec || !v.is_object()) {
     ex.ReplyError(400, StatusCode::kInvalidArgument,
-                  ec ? "request body is not valid JSON: " + ec.message()
+                  ec ? "request body is not valid JSON: " + DescribeJsonError(ex.request.body(), ec)
                      : "request body must be a JSON object");
     return std::nullopt;
   }

@@ -7,6 +7,7 @@
 #include <boost/json.hpp>
 
 #include "cli/api_client.h"
+#include "common/json_reader.h"
 #include "common/json_writer.h"
 
 namespace mast {
@@ -165,7 +166,7 @@ StatusOr<Workload> BuildWorkload(std::string_view input_text, const WorkloadSpec
                                  const std::function<StatusOr<json::value>()>& fetch_metadata) {
   boost::system::error_code ec;
   json::value input = json::parse(input_text, ec);
-  if (ec) return InvalidArgument("the input is not valid JSON: " + ec.message());
+  if (ec) return InvalidArgument("the input is not valid JSON: " + DescribeJsonError(input_text, ec));
   const bool oip_body = IsOipRequest(input);
 
   Workload w;

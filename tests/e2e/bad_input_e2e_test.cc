@@ -373,14 +373,17 @@ std::vector<BadInputCase> Cases() {
   t.push_back(Unprocessable("ArrayWithOneNonObject", kPredict,
                             "[" + json::serialize(StrictRow()) + ", 5]",
                             {{Loc({1}), "type_error.dict", "not a valid dict"}}));
-  t.push_back(Rejected("EmptyBody", kPredict, "", 400, kNotJson));
-  t.push_back(Rejected("TruncatedJson", kPredict, R"({"age": 30, )", 400, kNotJson));
+  t.push_back(Rejected("EmptyBody", kPredict, "", 400, kNotJson + ": the body is empty"));
+  t.push_back(Rejected("TruncatedJson", kPredict, R"({"age": 30, )", 400,
+                       kNotJson + ": the document ends too soon, at line 1, column 13"));
   t.push_back(
       Rejected("TrailingGarbage", kPredict, json::serialize(StrictRow()) + " x", 400, kNotJson));
-  t.push_back(Rejected("TwoDocuments", kPredict, "{}{}", 400, kNotJson));
+  t.push_back(Rejected("TwoDocuments", kPredict, "{}{}", 400,
+                       kNotJson + ": extra data at line 1, column 3"));
   t.push_back(Rejected("ByteOrderMark", kPredict, "\xEF\xBB\xBF" + json::serialize(StrictRow()),
                        400, kNotJson));
-  t.push_back(Rejected("SingleQuotes", kPredict, "{'age': 30}", 400, kNotJson));
+  t.push_back(Rejected("SingleQuotes", kPredict, "{'age': 30}", 400,
+                       kNotJson + ": syntax error at line 1, column 2"));
 
   // --- Row index in loc; several errors in one request.
   t.push_back(Unprocessable(
@@ -464,17 +467,18 @@ std::vector<BadInputCase> Cases() {
 
   // --- Bytes that are not UTF-8; Unicode that is.
   t.push_back(Rejected("InvalidUtf8InValue", kPredict, StrictRawField("plan", "\"\xFF\xFE\""), 400,
-                       kNotJson));
+                       kNotJson + ": invalid UTF-8 at line 1, column "));
   t.push_back(Rejected("InvalidUtf8InPlainString", kShopPredict,
-                       "{\"color\": \"bl\xFF\", \"size\": 3, \"weight\": 1.5}", 400, kNotJson));
+                       "{\"color\": \"bl\xFF\", \"size\": 3, \"weight\": 1.5}", 400,
+                       kNotJson + ": invalid UTF-8 at line 1, column 14"));
   t.push_back(Rejected("InvalidUtf8InFieldName", kPredict,
-                       StrictRawField("ratio", "0.5, \"ag\xC3\x28\": 1"), 400, kNotJson));
+                       StrictRawField("ratio", "0.5, \"ag\xC3\x28\": 1"), 400, kNotJson + ": invalid UTF-8 at line 1, column "));
   t.push_back(Rejected("TruncatedUtf8Sequence", kPredict, StrictRawField("city", "\"os\xE2\x82\""),
-                       400, kNotJson));
+                       400, kNotJson + ": invalid UTF-8 at line 1, column "));
   t.push_back(Rejected("OverlongUtf8Encoding", kPredict, StrictRawField("city", "\"\xC0\xAF\""),
-                       400, kNotJson));
+                       400, kNotJson + ": invalid UTF-8 at line 1, column "));
   t.push_back(Rejected("Utf8EncodedSurrogate", kPredict, StrictRawField("city", "\"\xED\xA0\x80\""),
-                       400, kNotJson));
+                       400, kNotJson + ": invalid UTF-8 at line 1, column "));
   t.push_back(Rejected("LoneSurrogateEscape", kShopPredict,
                        R"({"color": "\ud800", "size": 3, "weight": 1.5})", 400, kNotJson));
   t.push_back(Rejected("LoneLowSurrogateEscape", kShopPredict,
@@ -619,7 +623,8 @@ std::vector<BadInputCase> Cases() {
                        R"({"id": 7, "inputs": [{"name": "input", "datatype": "FP32",
                                                 "shape": [1, 20], "data": []}]})",
                        400, "'id' must be a string"));
-  t.push_back(Rejected("OipMalformedJson", kInfer, R"({"inputs": [)", 400, kNotJson));
+  t.push_back(Rejected("OipMalformedJson", kInfer, R"({"inputs": [)", 400,
+                       kNotJson + ": the document ends too soon, at line 1, column 13"));
   t.push_back(Rejected(
       "OipOverLimit", kInfer,
       StrictInfer("input", "FP32", {1, 20}, json::array(kBodyLimit / 4, json::value(0.25))), 413,
