@@ -10,6 +10,8 @@
 #include <boost/json.hpp>
 #include <boost/json/basic_parser_impl.hpp>
 
+#include "features/flat_object_reader.h"
+
 namespace mast {
 namespace {
 
@@ -438,19 +440,7 @@ class FeatureMapper::FlatObjectHandler {
     ec = json::error::syntax;
     return false;
   }
-  // The column of `key`; bodies usually list the features in the
-  // manifest's order, so the one after the previous key is tried first.
-  size_t Find(std::string_view key) {
-    const size_t next = column_ == kIgnored ? last_ + 1 : column_ + 1;
-    if (next < mapper_->columns_.size() && mapper_->columns_[next].spec.name == key) {
-      last_ = next;
-      return next;
-    }
-    auto it = mapper_->column_of_.find(key);
-    if (it == mapper_->column_of_.end()) return kIgnored;
-    last_ = it->second;
-    return it->second;
-  }
+  size_t Find(std::string_view key) { return mapper_->FindColumn(key, &last_); }
   // Where the scalar just read goes: the current key's slot, or nullptr to
   // ignore it (an unknown field); sets `ec` if it may not appear here.
   json::value* Slot(boost::system::error_code& ec) {
@@ -472,16 +462,51 @@ class FeatureMapper::FlatObjectHandler {
   bool in_object_ = false;
 };
 
+size_t FeatureMapper::FindColumn(std::string_view key, size_t* last) const {
+  const size_t next = *last + 1;  // 0 after kNoColumn
+  if (next < columns_.size() && columns_[next].spec.name == key) return *last = next;
+  auto it = column_of_.find(key);
+  if (it == column_of_.end()) return kNoColumn;
+  return *last = it->second;
+}
+
 bool FeatureMapper::MapFlatObject(std::string_view text, std::vector<Tensor>* inputs) const {
+  // The value of each column, and which ones the body gave (per thread:
+  // nothing is allocated for a body of numbers).
+  thread_local std::vector<json::value> values;
+  thread_local std::vector<const json::value*> given;
+  values.resize(std::max(values.size(), columns_.size()));
+  given.assign(columns_.size(), nullptr);
+  size_t last = kNoColumn;
+  const bool read = ReadFlatObject(text, [&](std::string_view key, bool* stop) -> json::value* {
+    const size_t c = FindColumn(key, &last);
+    if (c == kNoColumn) {
+      *stop = forbid_unknown_;
+      return nullptr;
+    }
+    if (given[c] != nullptr) {  // a repeated key: the general path decides
+      *stop = true;
+      return nullptr;
+    }
+    given[c] = &values[c];
+    return &values[c];
+  });
+  std::vector<FieldError> errors;
+  if (read) {
+    AllocateInputs(1, inputs);
+    MapFields(given.data(), /*in_array=*/false, 0, inputs, &errors);
+    return errors.empty();
+  }
+  // Text the reader does not take (escapes, non-ASCII, long numbers, or not
+  // a flat object at all): boost::json's parser, still without a document.
   // Parsed with the same options as ParseJson (boost::json::parse's).
   json::basic_parser<FlatObjectHandler> parser(json::parse_options{}, this);
   boost::system::error_code ec;
   const size_t used = parser.write_some(false, text.data(), text.size(), ec);
   if (ec || !parser.done() || used != text.size()) return false;
-  const std::vector<const json::value*> values = parser.handler().Values();
+  const std::vector<const json::value*> parsed = parser.handler().Values();
   AllocateInputs(1, inputs);
-  std::vector<FieldError> errors;
-  MapFields(values.data(), /*in_array=*/false, 0, inputs, &errors);
+  MapFields(parsed.data(), /*in_array=*/false, 0, inputs, &errors);
   return errors.empty();
 }
 

@@ -108,6 +108,11 @@ class FeatureMapper {
   void MapFields(const boost::json::value* const* values, bool in_array, int64_t r,
                  std::vector<Tensor>* inputs, std::vector<FieldError>* errors) const;
   class FlatObjectHandler;
+  static constexpr size_t kNoColumn = std::size_t(-1);
+  // The column of `key` (kNoColumn if it names no feature). Bodies usually
+  // list the features in the manifest's order, so the column after `*last`
+  // is tried first; `*last` becomes the column found.
+  size_t FindColumn(std::string_view key, size_t* last) const;
   static StatusOr<std::unique_ptr<FeatureMapper>> Build(const ModelSignature& signature,
                                                         const ModelManifest& manifest);
   FeatureMapper() = default;
