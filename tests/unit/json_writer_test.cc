@@ -31,5 +31,24 @@ TEST(JsonWriterTest, ControlCharactersAreEscaped) {
   EXPECT_EQ(ToJson(json::value("a\x01" "b")), "\"a\\u0001b\"");
 }
 
+// Strings are scanned 16 bytes at a time: every character that needs an
+// escape must be found wherever it falls, and the rest copied as they are.
+TEST(JsonWriterTest, EscapesAtEveryPositionOfLongStrings) {
+  const std::string special[] = {"\"", "\\", "\n", "\t", std::string(1, '\0'), "\x1f", "\x7f",
+                                 "\xc3\xa9", "/"};
+  for (size_t length : {0, 1, 15, 16, 17, 31, 32, 33, 47, 100}) {
+    for (size_t at = 0; at <= length; ++at) {
+      for (const std::string& c : special) {
+        std::string s(length, 'x');
+        s.insert(at, c);
+        std::string out = "prefix";
+        AppendJsonString(s, &out);
+        EXPECT_EQ(out, "prefix" + json::serialize(json::string(s))) << length << " " << at;
+        EXPECT_EQ(json::parse(out.substr(6)).as_string(), s);
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace mast
