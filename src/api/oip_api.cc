@@ -4,6 +4,7 @@
 
 #include <set>
 
+#include "api/oip_plain_request.h"
 #include "api/predictions_api.h"
 #include "api/tensor_json.h"
 #include "common/json_reader.h"
@@ -49,6 +50,41 @@ std::shared_ptr<const ModelVersion> Resolve(ServingContext* ctx, Exchange* ex,
   return *found;
 }
 
+// The datatype input `spec.name` declares, checked against the model's.
+StatusOr<DataType> CheckDatatype(std::string_view datatype, const TensorSpec& spec) {
+  const std::string& name = spec.name;
+  auto type = ParseDataType(datatype);
+  if (!type) {
+    return InvalidArgument("input '" + name + "': unsupported datatype '" + std::string(datatype) +
+                           "' (supported: BOOL, INT32, INT64, FP32, FP64, BYTES)");
+  }
+  if (*type != spec.type) {
+    return InvalidArgument("input '" + name + "': datatype " +
+                           std::string(DataTypeName(*type)) + " does not match the model's " +
+                           std::string(DataTypeName(spec.type)));
+  }
+  return *type;
+}
+
+// The shape input `spec.name` declares, checked against the model's: the
+// rank, and every dimension the model fixes.
+Status CheckShape(const std::vector<int64_t>& shape, const TensorSpec& spec) {
+  const std::string& name = spec.name;
+  if (shape.size() != spec.shape.size()) {
+    return InvalidArgument("input '" + name + "': shape has rank " +
+                           std::to_string(shape.size()) + " but the model expects rank " +
+                           std::to_string(spec.shape.size()));
+  }
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (spec.shape[i] >= 0 && spec.shape[i] != shape[i]) {
+      return InvalidArgument("input '" + name + "': dimension " + std::to_string(i) +
+                             " is " + std::to_string(shape[i]) + " but the model expects " +
+                             std::to_string(spec.shape[i]));
+    }
+  }
+  return Status();
+}
+
 // Parses one request input against the model's declared input `spec`.
 StatusOr<Tensor> ParseInput(const json::object& in, const TensorSpec& spec) {
   const json::value* shape_v = in.if_contains("shape");
@@ -62,17 +98,7 @@ StatusOr<Tensor> ParseInput(const json::object& in, const TensorSpec& spec) {
     return InvalidArgument("input '" + name + "': 'datatype' must be a string");
   }
   if (!data_v) return InvalidArgument("input '" + name + "': 'data' is missing");
-  auto type = ParseDataType(type_v->get_string());
-  if (!type) {
-    return InvalidArgument("input '" + name + "': unsupported datatype '" +
-                           std::string(type_v->get_string()) +
-                           "' (supported: BOOL, INT32, INT64, FP32, FP64, BYTES)");
-  }
-  if (*type != spec.type) {
-    return InvalidArgument("input '" + name + "': datatype " +
-                           std::string(DataTypeName(*type)) + " does not match the model's " +
-                           std::string(DataTypeName(spec.type)));
-  }
+  ASSIGN_OR_RETURN(const DataType type, CheckDatatype(type_v->get_string(), spec));
   std::vector<int64_t> shape;
   int64_t elements = 1;
   for (const auto& d : shape_v->get_array()) {
@@ -85,52 +111,69 @@ StatusOr<Tensor> ParseInput(const json::object& in, const TensorSpec& spec) {
     }
     elements *= d.get_int64();
   }
-  if (shape.size() != spec.shape.size()) {
-    return InvalidArgument("input '" + name + "': shape has rank " +
-                           std::to_string(shape.size()) + " but the model expects rank " +
-                           std::to_string(spec.shape.size()));
-  }
-  for (size_t i = 0; i < shape.size(); ++i) {
-    if (spec.shape[i] >= 0 && spec.shape[i] != shape[i]) {
-      return InvalidArgument("input '" + name + "': dimension " + std::to_string(i) +
-                             " is " + std::to_string(shape[i]) + " but the model expects " +
-                             std::to_string(spec.shape[i]));
-    }
-  }
+  RETURN_IF_ERROR(CheckShape(shape, spec));
   // Counts the data against the shape before allocating it.
-  return TensorFromJson(name, *type, std::move(shape), *data_v);
+  return TensorFromJson(name, type, std::move(shape), *data_v);
 }
 
-void Infer(ServingContext* ctx, std::shared_ptr<Exchange> ex) {
-  auto model = Resolve(ctx, ex.get(), true);
-  if (!model) return;
+// The request of a single-input model in its most common form, read from
+// the text without a JSON document: the same tensor and id as the document
+// path makes of it. False (nothing done) for any other request and for any
+// error: the document path then decides, and words the error.
+bool ReadPlainRequest(const ModelSignature& sig, std::string_view text, InferenceRequest* request,
+                      std::optional<json::value>* id) {
+  if (sig.inputs.size() != 1) return false;
+  const TensorSpec& spec = sig.inputs[0];
+  thread_local PlainInferRequest plain;
+  if (!ReadPlainInferRequest(text, &plain) || plain.name != spec.name) return false;
+  auto type = CheckDatatype(plain.datatype, spec);
+  if (!type.ok() || !CheckShape(plain.shape, spec).ok()) return false;
+  thread_local std::vector<const json::value*> leaves;
+  leaves.clear();
+  for (const json::value& v : plain.data) leaves.push_back(&v);
+  auto tensor = TensorFromLeaves(spec.name, *type, plain.shape, leaves);
+  if (!tensor.ok()) return false;
+  request->inputs.push_back(std::move(tensor).value());
+  if (plain.has_id) *id = json::value(json::string(plain.id));
+  return true;
+}
+
+// Replies the error `args` describe; false, for the functions below that
+// say whether they succeeded.
+template <typename... Args>
+bool Refuse(Exchange* ex, Args&&... args) {
+  ex->ReplyError(std::forward<Args>(args)...);
+  return false;
+}
+
+// The request from its JSON document `body` (parsed here), with every check
+// and error of the protocol. Replies the error and returns false if invalid.
+bool ParseInferBody(const ModelVersion& model, Exchange* ex, json::value* body,
+                    InferenceRequest* request, std::optional<json::value>* id) {
   boost::system::error_code ec;
-  json::value body = ParseJson(ex->request.body(), ec);
+  *body = ParseJson(ex->request.body(), ec);
   if (ec) {
-    return ex->ReplyError(400, StatusCode::kInvalidArgument,
+    return Refuse(ex, 400, StatusCode::kInvalidArgument,
                           "request body is not valid JSON: " + DescribeJsonError(ex->request.body(), ec));
   }
-  const json::object* req = body.if_object();
-  if (!req) return ex->ReplyError(400, StatusCode::kInvalidArgument, "request body must be a JSON object");
+  const json::object* req = body->if_object();
+  if (!req) return Refuse(ex, 400, StatusCode::kInvalidArgument, "request body must be a JSON object");
   const json::value* inputs_v = req->if_contains("inputs");
   if (!inputs_v || !inputs_v->is_array()) {
-    return ex->ReplyError(400, StatusCode::kInvalidArgument, "'inputs' must be an array of tensors");
+    return Refuse(ex, 400, StatusCode::kInvalidArgument, "'inputs' must be an array of tensors");
   }
-  std::optional<json::value> id;
   if (const json::value* id_v = req->if_contains("id")) {
-    if (!id_v->is_string()) return ex->ReplyError(400, StatusCode::kInvalidArgument, "'id' must be a string");
-    id = *id_v;
+    if (!id_v->is_string()) return Refuse(ex, 400, StatusCode::kInvalidArgument, "'id' must be a string");
+    *id = *id_v;
   }
 
-  const ModelSignature& sig = model->backend->signature();
-  InferenceRequest request;
-  request.model = model;
+  const ModelSignature& sig = model.backend->signature();
   std::vector<bool> seen(sig.inputs.size(), false);
   for (const auto& in_v : inputs_v->get_array()) {
     const json::object* in = in_v.if_object();
     const json::value* name_v = in ? in->if_contains("name") : nullptr;
     if (!name_v || !name_v->is_string()) {
-      return ex->ReplyError(400, StatusCode::kInvalidArgument, "every input needs a string 'name'");
+      return Refuse(ex, 400, StatusCode::kInvalidArgument, "every input needs a string 'name'");
     }
     const std::string name(name_v->get_string());
     size_t index = sig.inputs.size();
@@ -138,52 +181,65 @@ void Infer(ServingContext* ctx, std::shared_ptr<Exchange> ex) {
       if (sig.inputs[i].name == name) index = i;
     }
     if (index == sig.inputs.size()) {
-      return ex->ReplyError(400, StatusCode::kInvalidArgument,
-                            "model '" + model->name + "' has no input '" + name + "'");
+      return Refuse(ex, 400, StatusCode::kInvalidArgument,
+                            "model '" + model.name + "' has no input '" + name + "'");
     }
     if (seen[index]) {
-      return ex->ReplyError(400, StatusCode::kInvalidArgument, "input '" + name + "' is given twice");
+      return Refuse(ex, 400, StatusCode::kInvalidArgument, "input '" + name + "' is given twice");
     }
     seen[index] = true;
     auto tensor = ParseInput(*in, sig.inputs[index]);
-    if (!tensor.ok()) return ex->ReplyError(tensor.status());
-    request.inputs.push_back(std::move(tensor).value());
+    if (!tensor.ok()) return Refuse(ex, tensor.status());
+    request->inputs.push_back(std::move(tensor).value());
   }
   for (size_t i = 0; i < sig.inputs.size(); ++i) {
     if (!seen[i]) {
-      return ex->ReplyError(400, StatusCode::kInvalidArgument,
+      return Refuse(ex, 400, StatusCode::kInvalidArgument,
                             "missing input '" + sig.inputs[i].name + "'");
     }
   }
   // Every input must agree on the batch (first) dimension.
-  for (const auto& t : request.inputs) {
-    if (!t.shape.empty() && !request.inputs[0].shape.empty() &&
-        t.shape[0] != request.inputs[0].shape[0]) {
-      return ex->ReplyError(400, StatusCode::kInvalidArgument,
-                            "inputs '" + request.inputs[0].name + "' and '" + t.name +
+  for (const auto& t : request->inputs) {
+    if (!t.shape.empty() && !request->inputs[0].shape.empty() &&
+        t.shape[0] != request->inputs[0].shape[0]) {
+      return Refuse(ex, 400, StatusCode::kInvalidArgument,
+                            "inputs '" + request->inputs[0].name + "' and '" + t.name +
                                 "' have different batch sizes");
     }
   }
   if (const json::value* outs = req->if_contains("outputs")) {
     if (!outs->is_array()) {
-      return ex->ReplyError(400, StatusCode::kInvalidArgument, "'outputs' must be an array");
+      return Refuse(ex, 400, StatusCode::kInvalidArgument, "'outputs' must be an array");
     }
     for (const auto& o : outs->get_array()) {
       const json::value* n = o.is_object() ? o.get_object().if_contains("name") : nullptr;
       if (!n || !n->is_string()) {
-        return ex->ReplyError(400, StatusCode::kInvalidArgument, "every requested output needs a string 'name'");
+        return Refuse(ex, 400, StatusCode::kInvalidArgument, "every requested output needs a string 'name'");
       }
       bool known = false;
       for (const auto& s : sig.outputs) known = known || s.name == n->get_string();
       if (!known) {
-        return ex->ReplyError(400, StatusCode::kInvalidArgument,
-                              "model '" + model->name + "' has no output '" +
+        return Refuse(ex, 400, StatusCode::kInvalidArgument,
+                              "model '" + model.name + "' has no output '" +
                                   std::string(n->get_string()) + "'");
       }
-      request.output_names.emplace_back(n->get_string());
+      request->output_names.emplace_back(n->get_string());
     }
   }
+  return true;
+}
 
+void Infer(ServingContext* ctx, std::shared_ptr<Exchange> ex) {
+  auto model = Resolve(ctx, ex.get(), true);
+  if (!model) return;
+  InferenceRequest request;
+  request.model = model;
+  std::optional<json::value> id;
+  json::value body;  // the document; not made when the plain path reads the request
+  if (ctx->prediction_log != nullptr ||
+      !ReadPlainRequest(model->backend->signature(), ex->request.body(), &request, &id)) {
+    if (!ParseInferBody(*model, ex.get(), &body, &request, &id)) return;
+  }
   const int64_t rows = request.inputs.empty() || request.inputs[0].shape.empty()
                            ? 1
                            : request.inputs[0].shape[0];

@@ -219,6 +219,11 @@ StatusOr<Tensor> TensorFromJson(std::string name, DataType type, std::vector<int
                                 const json::value& data) {
   std::vector<const json::value*> leaves;
   RETURN_IF_ERROR(Flatten(data, 0, name, &leaves));
+  return TensorFromLeaves(std::move(name), type, std::move(shape), leaves);
+}
+
+StatusOr<Tensor> TensorFromLeaves(std::string name, DataType type, std::vector<int64_t> shape,
+                                  const std::vector<const json::value*>& leaves) {
   // The product saturates (a shape beyond int64 holds more than any body
   // can carry); a zero dimension still makes it 0.
   int64_t expected = 1;

@@ -47,6 +47,11 @@ Status FillTensorFromJson(const boost::json::value& data, Tensor* t);
 StatusOr<Tensor> TensorFromJson(std::string name, DataType type, std::vector<int64_t> shape,
                                 const boost::json::value& data);
 
+// TensorFromJson for data already flattened: `leaves` are its scalars in
+// row-major order.
+StatusOr<Tensor> TensorFromLeaves(std::string name, DataType type, std::vector<int64_t> shape,
+                                  const std::vector<const boost::json::value*>& leaves);
+
 }  // namespace mast
 
 #endif  // MAST_API_TENSOR_JSON_H_

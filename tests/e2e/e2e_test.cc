@@ -577,6 +577,43 @@ TEST_F(OipTest, InferNestedDataMatchesExpected) {
   EXPECT_TRUE(JsonNear(label->at("data"), json::array{labels[0], labels[1], labels[2]}, 0));
 }
 
+// The infer handler reads the common form of a request straight from its
+// text (api/oip_plain_request.h). The same request with a member that form
+// does not take ("parameters") goes through the JSON document instead:
+// both must answer byte for byte alike, errors included.
+TEST_F(OipTest, PlainAndDocumentRequestsAnswerAlike) {
+  const json::array& rows = logreg_.at("inputs").as_array();
+  std::vector<std::string> bodies;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    bodies.push_back(LogregBody({1, 20}, rows[i]));
+    bodies.push_back(InferBody(json::array{Tensor("input", "FP32", {1, 20}, rows[i])},
+                               std::nullopt, "id-" + std::to_string(i)));
+  }
+  bodies.push_back(LogregBody({static_cast<int64_t>(rows.size()), 20}, FlatInputs(logreg_)));
+  // Numbers written as integers, with exponents, negative zero; odd spacing.
+  bodies.push_back(
+      "{ \"inputs\" : [ { \"data\" : [1, -0, 2e0, 3E-1, -4.5e+1, 0.000123, 7, 8, 9, 10, 11, 12, "
+      "13, 14, 15, 16, 17, 18, 19, 20] ,\n \"datatype\" : \"FP32\", \"shape\" : [1,20], "
+      "\"name\" : \"input\" } ] , \"id\" : \"spaced\" }");
+  // Errors: too few values, the wrong datatype, a wrong dimension, 1e400.
+  json::array short_row = rows[0].as_array();
+  short_row.pop_back();
+  bodies.push_back(LogregBody({1, 20}, short_row));
+  bodies.push_back(LogregBody({1, 20}, rows[0], "FP64"));
+  bodies.push_back(LogregBody({1, 19}, rows[0]));
+  bodies.push_back(R"({"inputs":[{"name":"input","shape":[1,1],"datatype":"FP32","data":[1e400]}]})");
+  HttpClient client(port());
+  for (const std::string& body : bodies) {
+    ASSERT_EQ(body.back(), '}');
+    const std::string document = body.substr(0, body.size() - 1) + ",\"parameters\":{}}";
+    HttpResult plain = client.Post("/v2/models/logreg20/infer", body);
+    HttpResult parsed = client.Post("/v2/models/logreg20/infer", document);
+    ASSERT_TRUE(plain.ok() && parsed.ok()) << plain.Describe() << parsed.Describe();
+    EXPECT_EQ(plain.status, parsed.status) << body;
+    EXPECT_EQ(plain.body, parsed.body) << body;
+  }
+}
+
 TEST_F(OipTest, InferEchoesId) {
   HttpClient client(port());
   HttpResult r = client.Post(
