@@ -65,7 +65,8 @@ void Predict(ServingContext* ctx, const std::shared_ptr<Exchange>& ex, const Ser
     body = ParseJson(ex->request.body(), ec);
     if (ec) {
       return ex->ReplyError(400, StatusCode::kInvalidArgument,
-                            "request body is not valid JSON: " + DescribeJsonError(ex->request.body(), ec));
+                            "request body is not valid JSON: " +
+                                DescribeJsonError(ex->request.body(), ec));
     }
     valid = model->features->Map(body, &request.inputs, &rows, &errors);
   }

@@ -1,7 +1,6 @@
 #include "api/oip_api.h"
 
 #include <boost/json.hpp>
-
 #include <set>
 
 #include "api/oip_plain_request.h"
@@ -27,9 +26,8 @@ json::array ShapeJson(const std::vector<int64_t>& shape) {
 json::array SpecsJson(const std::vector<TensorSpec>& specs) {
   json::array a;
   for (const auto& s : specs) {
-    a.push_back(json::object{{"name", s.name},
-                             {"datatype", DataTypeName(s.type)},
-                             {"shape", ShapeJson(s.shape)}});
+    a.push_back(json::object{
+        {"name", s.name}, {"datatype", DataTypeName(s.type)}, {"shape", ShapeJson(s.shape)}});
   }
   return a;
 }
@@ -59,9 +57,8 @@ StatusOr<DataType> CheckDatatype(std::string_view datatype, const TensorSpec& sp
                            "' (supported: BOOL, INT32, INT64, FP32, FP64, BYTES)");
   }
   if (*type != spec.type) {
-    return InvalidArgument("input '" + name + "': datatype " +
-                           std::string(DataTypeName(*type)) + " does not match the model's " +
-                           std::string(DataTypeName(spec.type)));
+    return InvalidArgument("input '" + name + "': datatype " + std::string(DataTypeName(*type)) +
+                           " does not match the model's " + std::string(DataTypeName(spec.type)));
   }
   return *type;
 }
@@ -71,14 +68,13 @@ StatusOr<DataType> CheckDatatype(std::string_view datatype, const TensorSpec& sp
 Status CheckShape(const std::vector<int64_t>& shape, const TensorSpec& spec) {
   const std::string& name = spec.name;
   if (shape.size() != spec.shape.size()) {
-    return InvalidArgument("input '" + name + "': shape has rank " +
-                           std::to_string(shape.size()) + " but the model expects rank " +
-                           std::to_string(spec.shape.size()));
+    return InvalidArgument("input '" + name + "': shape has rank " + std::to_string(shape.size()) +
+                           " but the model expects rank " + std::to_string(spec.shape.size()));
   }
   for (size_t i = 0; i < shape.size(); ++i) {
     if (spec.shape[i] >= 0 && spec.shape[i] != shape[i]) {
-      return InvalidArgument("input '" + name + "': dimension " + std::to_string(i) +
-                             " is " + std::to_string(shape[i]) + " but the model expects " +
+      return InvalidArgument("input '" + name + "': dimension " + std::to_string(i) + " is " +
+                             std::to_string(shape[i]) + " but the model expects " +
                              std::to_string(spec.shape[i]));
     }
   }
@@ -103,7 +99,8 @@ StatusOr<Tensor> ParseInput(const json::object& in, const TensorSpec& spec) {
   int64_t elements = 1;
   for (const auto& d : shape_v->get_array()) {
     if (!d.is_int64() || d.get_int64() < 0) {
-      return InvalidArgument("input '" + name + "': shape dimensions must be non-negative integers");
+      return InvalidArgument("input '" + name +
+                             "': shape dimensions must be non-negative integers");
     }
     shape.push_back(d.get_int64());
     if (d.get_int64() > 0 && elements > (int64_t{1} << 40) / d.get_int64()) {
@@ -154,16 +151,18 @@ bool ParseInferBody(const ModelVersion& model, Exchange* ex, json::value* body,
   *body = ParseJson(ex->request.body(), ec);
   if (ec) {
     return Refuse(ex, 400, StatusCode::kInvalidArgument,
-                          "request body is not valid JSON: " + DescribeJsonError(ex->request.body(), ec));
+                  "request body is not valid JSON: " + DescribeJsonError(ex->request.body(), ec));
   }
   const json::object* req = body->if_object();
-  if (!req) return Refuse(ex, 400, StatusCode::kInvalidArgument, "request body must be a JSON object");
+  if (!req)
+    return Refuse(ex, 400, StatusCode::kInvalidArgument, "request body must be a JSON object");
   const json::value* inputs_v = req->if_contains("inputs");
   if (!inputs_v || !inputs_v->is_array()) {
     return Refuse(ex, 400, StatusCode::kInvalidArgument, "'inputs' must be an array of tensors");
   }
   if (const json::value* id_v = req->if_contains("id")) {
-    if (!id_v->is_string()) return Refuse(ex, 400, StatusCode::kInvalidArgument, "'id' must be a string");
+    if (!id_v->is_string())
+      return Refuse(ex, 400, StatusCode::kInvalidArgument, "'id' must be a string");
     *id = *id_v;
   }
 
@@ -182,7 +181,7 @@ bool ParseInferBody(const ModelVersion& model, Exchange* ex, json::value* body,
     }
     if (index == sig.inputs.size()) {
       return Refuse(ex, 400, StatusCode::kInvalidArgument,
-                            "model '" + model.name + "' has no input '" + name + "'");
+                    "model '" + model.name + "' has no input '" + name + "'");
     }
     if (seen[index]) {
       return Refuse(ex, 400, StatusCode::kInvalidArgument, "input '" + name + "' is given twice");
@@ -195,7 +194,7 @@ bool ParseInferBody(const ModelVersion& model, Exchange* ex, json::value* body,
   for (size_t i = 0; i < sig.inputs.size(); ++i) {
     if (!seen[i]) {
       return Refuse(ex, 400, StatusCode::kInvalidArgument,
-                            "missing input '" + sig.inputs[i].name + "'");
+                    "missing input '" + sig.inputs[i].name + "'");
     }
   }
   // Every input must agree on the batch (first) dimension.
@@ -203,8 +202,8 @@ bool ParseInferBody(const ModelVersion& model, Exchange* ex, json::value* body,
     if (!t.shape.empty() && !request->inputs[0].shape.empty() &&
         t.shape[0] != request->inputs[0].shape[0]) {
       return Refuse(ex, 400, StatusCode::kInvalidArgument,
-                            "inputs '" + request->inputs[0].name + "' and '" + t.name +
-                                "' have different batch sizes");
+                    "inputs '" + request->inputs[0].name + "' and '" + t.name +
+                        "' have different batch sizes");
     }
   }
   if (const json::value* outs = req->if_contains("outputs")) {
@@ -214,14 +213,15 @@ bool ParseInferBody(const ModelVersion& model, Exchange* ex, json::value* body,
     for (const auto& o : outs->get_array()) {
       const json::value* n = o.is_object() ? o.get_object().if_contains("name") : nullptr;
       if (!n || !n->is_string()) {
-        return Refuse(ex, 400, StatusCode::kInvalidArgument, "every requested output needs a string 'name'");
+        return Refuse(ex, 400, StatusCode::kInvalidArgument,
+                      "every requested output needs a string 'name'");
       }
       bool known = false;
       for (const auto& s : sig.outputs) known = known || s.name == n->get_string();
       if (!known) {
-        return Refuse(ex, 400, StatusCode::kInvalidArgument,
-                              "model '" + model.name + "' has no output '" +
-                                  std::string(n->get_string()) + "'");
+        return Refuse(
+            ex, 400, StatusCode::kInvalidArgument,
+            "model '" + model.name + "' has no output '" + std::string(n->get_string()) + "'");
       }
       request->output_names.emplace_back(n->get_string());
     }
@@ -240,13 +240,11 @@ void Infer(ServingContext* ctx, std::shared_ptr<Exchange> ex) {
       !ReadPlainRequest(model->backend->signature(), ex->request.body(), &request, &id)) {
     if (!ParseInferBody(*model, ex.get(), &body, &request, &id)) return;
   }
-  const int64_t rows = request.inputs.empty() || request.inputs[0].shape.empty()
-                           ? 1
-                           : request.inputs[0].shape[0];
+  const int64_t rows =
+      request.inputs.empty() || request.inputs[0].shape.empty() ? 1 : request.inputs[0].shape[0];
   Status queued = ctx->scheduler->Enqueue(
-      std::move(request),
-      [ctx, ex, model, id, rows, body = std::move(body)](StatusOr<std::vector<Tensor>> outputs,
-                                                         double) mutable {
+      std::move(request), [ctx, ex, model, id, rows, body = std::move(body)](
+                              StatusOr<std::vector<Tensor>> outputs, double) mutable {
         if (!outputs.ok()) return ex->ReplyError(outputs.status());
         // Written directly; the JSON outputs are built only for the log.
         std::string text = "{\"model_name\":";
@@ -286,8 +284,7 @@ void Infer(ServingContext* ctx, std::shared_ptr<Exchange> ex) {
                                       {"data", FlatToJson(t)}});
         }
         RecordPrediction(ctx, *ex, PredictionEvent::kInfer, model,
-                         std::move(body.as_object()["inputs"]), json::value(std::move(outs)),
-                         rows);
+                         std::move(body.as_object()["inputs"]), json::value(std::move(outs)), rows);
       });
   if (!queued.ok()) ex->ReplyUnavailable(queued);
 }
@@ -297,7 +294,8 @@ void ModelMetadata(ServingContext* ctx, std::shared_ptr<Exchange> ex) {
   const std::string version(ex->match.Param("version"));
   auto map = ctx->models->snapshot();
   const auto* versions = map->Versions(name);
-  if (!versions) return ex->ReplyError(404, StatusCode::kNotFound, "model '" + name + "' is not known");
+  if (!versions)
+    return ex->ReplyError(404, StatusCode::kNotFound, "model '" + name + "' is not known");
   auto model = Resolve(ctx, ex.get(), true);
   if (!model) return;
   json::array vs;
@@ -330,14 +328,17 @@ void RepositoryIndex(ServingContext* ctx, std::shared_ptr<Exchange> ex) {
     boost::system::error_code ec;
     json::value body = ParseJson(ex->request.body(), ec);
     if (ec) {
-      return ex->ReplyError(400, StatusCode::kInvalidArgument,
-                            "request body is not valid JSON: " + DescribeJsonError(ex->request.body(), ec));
+      return ex->ReplyError(
+          400, StatusCode::kInvalidArgument,
+          "request body is not valid JSON: " + DescribeJsonError(ex->request.body(), ec));
     }
     if (!body.is_object()) {
-      return ex->ReplyError(400, StatusCode::kInvalidArgument, "request body must be a JSON object");
+      return ex->ReplyError(400, StatusCode::kInvalidArgument,
+                            "request body must be a JSON object");
     }
     if (const json::value* r = body.as_object().if_contains("ready")) {
-      if (!r->is_bool()) return ex->ReplyError(400, StatusCode::kInvalidArgument, "'ready' must be a boolean");
+      if (!r->is_bool())
+        return ex->ReplyError(400, StatusCode::kInvalidArgument, "'ready' must be a boolean");
       ready_only = r->get_bool();
     }
   }
@@ -348,8 +349,8 @@ void RepositoryIndex(ServingContext* ctx, std::shared_ptr<Exchange> ex) {
     listed.insert(name);
     for (const auto& v : versions) {
       if (ready_only && !v.model) continue;
-      json::object o{{"name", name}, {"version", v.version},
-                     {"state", v.model ? "READY" : "UNAVAILABLE"}};
+      json::object o{
+          {"name", name}, {"version", v.version}, {"state", v.model ? "READY" : "UNAVAILABLE"}};
       o["reason"] = v.model ? "" : v.status.message();
       out.push_back(std::move(o));
     }
@@ -360,12 +361,11 @@ void RepositoryIndex(ServingContext* ctx, std::shared_ptr<Exchange> ex) {
     if (!registered.ok()) return ex->ReplyError(registered.status());
     for (const auto& m : *registered) {
       if (listed.count(m.name)) continue;
-      out.push_back(json::object{
-          {"name", m.name},
-          {"state", "UNAVAILABLE"},
-          {"reason", ctx->registry_source->IsUnloaded(m.name)
-                         ? "unloaded"
-                         : "no READY version has the serving alias"}});
+      out.push_back(json::object{{"name", m.name},
+                                 {"state", "UNAVAILABLE"},
+                                 {"reason", ctx->registry_source->IsUnloaded(m.name)
+                                                ? "unloaded"
+                                                : "no READY version has the serving alias"}});
     }
   }
   ex->ReplyJson(200, out);
@@ -379,14 +379,15 @@ void RepositoryLoad(ServingContext* ctx, std::shared_ptr<Exchange> ex, bool load
   }
   const std::string name(ex->match.Param("model"));
   ctx->control_workers->Post([ctx, ex, name, load] {
-    Status s = load ? ctx->registry_source->LoadModel(name) : ctx->registry_source->UnloadModel(name);
+    Status s =
+        load ? ctx->registry_source->LoadModel(name) : ctx->registry_source->UnloadModel(name);
     if (!s.ok()) return ex->ReplyError(s);
     if (load) {
       auto found = ctx->models->snapshot()->Find(name);
       if (!found.ok()) {
-        return ex->ReplyError(400, StatusCode::kFailedPrecondition,
-                              "model '" + name + "' has nothing to serve: " +
-                                  found.status().message());
+        return ex->ReplyError(
+            400, StatusCode::kFailedPrecondition,
+            "model '" + name + "' has nothing to serve: " + found.status().message());
       }
     }
     ex->ReplyJson(200, json::object{});
@@ -408,23 +409,32 @@ void RegisterOipApi(Gateway* gateway, ServingContext* ctx) {
                        ex->ReplyJson(200, json::object{{"live", true}});
                      }});
   gateway->AddRoute({http::verb::get, "/v2/health/ready", ErrorStyle::kOip,
-                     "Server readiness (200 when at least one model is loaded, else 503)",
-                     "oip", [ctx](std::shared_ptr<Exchange> ex) {
+                     "Server readiness (200 when at least one model is loaded, else 503)", "oip",
+                     [ctx](std::shared_ptr<Exchange> ex) {
                        const bool ready = ctx->models->snapshot()->loaded_count() > 0;
                        ex->ReplyJson(ready ? 200 : 503, json::object{{"ready", ready}});
                      }});
-  RouteInfo index{http::verb::post, "/v2/repository/index", ErrorStyle::kOip,
-                  "Repository extension: every model and version with its state", "oip",
+  RouteInfo index{http::verb::post,
+                  "/v2/repository/index",
+                  ErrorStyle::kOip,
+                  "Repository extension: every model and version with its state",
+                  "oip",
                   [ctx](std::shared_ptr<Exchange> ex) { RepositoryIndex(ctx, ex); }};
   index.admin = true;
   gateway->AddRoute(std::move(index));
-  RouteInfo load{http::verb::post, "/v2/repository/models/{model}/load", ErrorStyle::kOip,
-                 "Repository extension: serve a registered model on this replica again", "oip",
+  RouteInfo load{http::verb::post,
+                 "/v2/repository/models/{model}/load",
+                 ErrorStyle::kOip,
+                 "Repository extension: serve a registered model on this replica again",
+                 "oip",
                  [ctx](std::shared_ptr<Exchange> ex) { RepositoryLoad(ctx, ex, true); }};
   load.admin = true;
   gateway->AddRoute(std::move(load));
-  RouteInfo unload{http::verb::post, "/v2/repository/models/{model}/unload", ErrorStyle::kOip,
-                   "Repository extension: stop serving a model on this replica", "oip",
+  RouteInfo unload{http::verb::post,
+                   "/v2/repository/models/{model}/unload",
+                   ErrorStyle::kOip,
+                   "Repository extension: stop serving a model on this replica",
+                   "oip",
                    [ctx](std::shared_ptr<Exchange> ex) { RepositoryLoad(ctx, ex, false); }};
   unload.admin = true;
   gateway->AddRoute(std::move(unload));

@@ -49,16 +49,16 @@ bool ReadPlainInferRequest(std::string_view text, PlainInferRequest* in) {
   int inputs = 0;
   const char* p = ReadMembers(SkipSpace(text.data(), end), end,
                               [&](std::string_view key, const char* at) -> const char* {
-    if (key == "id" && !in->has_id) {
-      in->has_id = true;
-      return ReadPlainString(at, end, &in->id);
-    }
-    if (key != "inputs" || has_inputs) return nullptr;
-    has_inputs = true;
-    return ReadElements(at, end, [&](const char* e) -> const char* {
-      return ++inputs == 1 ? ReadInput(e, end, in) : nullptr;
-    });
-  });
+                                if (key == "id" && !in->has_id) {
+                                  in->has_id = true;
+                                  return ReadPlainString(at, end, &in->id);
+                                }
+                                if (key != "inputs" || has_inputs) return nullptr;
+                                has_inputs = true;
+                                return ReadElements(at, end, [&](const char* e) -> const char* {
+                                  return ++inputs == 1 ? ReadInput(e, end, in) : nullptr;
+                                });
+                              });
   return p != nullptr && SkipSpace(p, end) == end && inputs == 1;
 }
 

@@ -9,11 +9,10 @@
 #ifndef MAST_API_OIP_PLAIN_REQUEST_H_
 #define MAST_API_OIP_PLAIN_REQUEST_H_
 
+#include <boost/json/value.hpp>
 #include <cstdint>
 #include <string_view>
 #include <vector>
-
-#include <boost/json/value.hpp>
 
 namespace mast {
 

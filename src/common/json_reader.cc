@@ -1,11 +1,10 @@
 #include "common/json_reader.h"
 
 #include <algorithm>
-#include <cstdint>
-
 #include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parser.hpp>
+#include <cstdint>
 
 namespace mast {
 
@@ -146,8 +145,9 @@ std::string DescribeJsonError(std::string_view text, const boost::system::error_
   if (offset >= text.size()) {
     // The text ended inside the document; or the parser found no fault and
     // the error came from building the value (a limit).
-    return ec == json::error::incomplete ? "the document ends too soon, at " + Position(text, offset)
-                                         : ec.message();
+    return ec == json::error::incomplete
+               ? "the document ends too soon, at " + Position(text, offset)
+               : ec.message();
   }
   const std::string reason =
       ec == json::error::too_deep

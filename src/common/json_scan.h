@@ -41,9 +41,9 @@ inline const char* PlainStringEnd(const char* p, const char* end) {
   while (end - p >= 16) {
     const __m128i chunk = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
     // Bytes below 0x20 and from 0x80 up are both below 0x20 as signed bytes.
-    const __m128i stops = _mm_or_si128(
-        _mm_or_si128(_mm_cmpeq_epi8(chunk, quote), _mm_cmpeq_epi8(chunk, backslash)),
-        _mm_cmplt_epi8(chunk, space));
+    const __m128i stops =
+        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(chunk, quote), _mm_cmpeq_epi8(chunk, backslash)),
+                     _mm_cmplt_epi8(chunk, space));
     const int mask = _mm_movemask_epi8(stops);
     if (mask != 0) {
       p += __builtin_ctz(static_cast<unsigned>(mask));
@@ -120,7 +120,6 @@ inline const char* ReadNumber(const char* p, const char* end, boost::json::value
   }
   return p;
 }
-
 
 // Reads a plain string (PlainStringEnd) at `p` into `out`: a view of the
 // text. Returns the end of the string or nullptr.

@@ -14,9 +14,8 @@
 #ifndef MAST_FEATURES_FLAT_OBJECT_READER_H_
 #define MAST_FEATURES_FLAT_OBJECT_READER_H_
 
-#include <string_view>
-
 #include <boost/json/value.hpp>
+#include <string_view>
 
 #include "common/json_scan.h"
 
@@ -33,10 +32,10 @@ bool ReadFlatObject(std::string_view text, SlotFn&& slot) {
   const char* const end = text.data() + text.size();
   const char* p = ReadMembers(SkipSpace(text.data(), end), end,
                               [&](std::string_view key, const char* value) -> const char* {
-    bool stop = false;
-    boost::json::value* out = slot(key, &stop);
-    return stop ? nullptr : ReadScalar(value, end, out);
-  });
+                                bool stop = false;
+                                boost::json::value* out = slot(key, &stop);
+                                return stop ? nullptr : ReadScalar(value, end, out);
+                              });
   return p != nullptr && SkipSpace(p, end) == end;
 }
 
