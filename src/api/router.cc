@@ -1,7 +1,5 @@
 #include "api/router.h"
 
-
-
 namespace mast {
 
 namespace {
@@ -28,6 +26,18 @@ std::string PercentDecode(std::string_view s) {
   return out;
 }
 
+// Appends the non-empty segments of `path`, as views of it, to `out`.
+void SplitSegments(std::string_view path, std::vector<std::string_view>* out) {
+  size_t i = 0;
+  while (i < path.size()) {
+    while (i < path.size() && path[i] == '/') ++i;
+    size_t j = path.find('/', i);
+    if (j == std::string_view::npos) j = path.size();
+    if (j > i) out->push_back(path.substr(i, j - i));
+    i = j;
+  }
+}
+
 }  // namespace
 
 std::string_view RouteMatch::Param(std::string_view name) const {
@@ -38,15 +48,11 @@ std::string_view RouteMatch::Param(std::string_view name) const {
 }
 
 std::vector<std::string> SplitPath(std::string_view path) {
+  std::vector<std::string_view> segments;
+  SplitSegments(path, &segments);
   std::vector<std::string> out;
-  size_t i = 0;
-  while (i < path.size()) {
-    while (i < path.size() && path[i] == '/') ++i;
-    size_t j = path.find('/', i);
-    if (j == std::string_view::npos) j = path.size();
-    if (j > i) out.push_back(PercentDecode(path.substr(i, j - i)));
-    i = j;
-  }
+  out.reserve(segments.size());
+  for (std::string_view s : segments) out.push_back(PercentDecode(s));
   return out;
 }
 
@@ -80,13 +86,7 @@ RouteMatch Router::Match(boost::beast::http::verb method,
     decoded = SplitPath(path);
     segments.assign(decoded.begin(), decoded.end());
   } else {
-    for (size_t i = 0; i < path.size();) {
-      while (i < path.size() && path[i] == '/') ++i;
-      size_t j = path.find('/', i);
-      if (j == std::string_view::npos) j = path.size();
-      if (j > i) segments.push_back(path.substr(i, j - i));
-      i = j;
-    }
+    SplitSegments(path, &segments);
   }
   RouteMatch match;
   for (size_t id = 0; id < routes_.size(); ++id) {

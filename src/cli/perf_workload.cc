@@ -1,9 +1,10 @@
 #include "cli/perf_workload.h"
 
-#include <boost/json.hpp>
 #include <cmath>
 #include <set>
 #include <vector>
+
+#include <boost/json.hpp>
 
 #include "cli/api_client.h"
 #include "common/json_reader.h"
@@ -165,8 +166,9 @@ StatusOr<Workload> BuildWorkload(std::string_view input_text, const WorkloadSpec
                                  const std::function<StatusOr<json::value>()>& fetch_metadata) {
   boost::system::error_code ec;
   json::value input = json::parse(input_text, ec);
-  if (ec)
+  if (ec) {
     return InvalidArgument("the input is not valid JSON: " + DescribeJsonError(input_text, ec));
+  }
   const bool oip_body = IsOipRequest(input);
 
   Workload w;

@@ -1,8 +1,9 @@
 // Pieces of a JSON reader for the plain texts of hot request bodies
 // (FeatureMapper's flat objects, OIP infer requests): whitespace, strings
 // without escapes or non-ASCII bytes, and numbers read exactly as
-// boost::json reads them. Each returns nullptr where it does not take the
-// text, and its caller then leaves the body to boost::json.
+// boost::json reads them (also used by the JSON writer to find the bytes a
+// string must escape). The readers return nullptr where they do not take
+// the text, and their caller then leaves the body to boost::json.
 //
 // Thread-safety: pure functions.
 #ifndef MAST_COMMON_JSON_SCAN_H_
@@ -30,34 +31,43 @@ inline const char* SkipSpace(const char* p, const char* end) {
   return p;
 }
 
-// The closing quote of a string whose text starts at `p`, if the text is
-// plain (ASCII, no escape, no control character); else nullptr. Looks at 16
-// bytes at a time where the CPU has SSE2 (every x86-64 does).
-inline const char* PlainStringEnd(const char* p, const char* end) {
+// Offset from `p` of the first byte of [p, end) that a JSON string cannot
+// hold as it is: '"', '\\', a control character, and with `ascii_only` a byte
+// from 0x80 up; end - p if there is none. Looks at 16 bytes at a time where
+// the CPU has SSE2 (every x86-64 does).
+inline size_t FindStringStop(const char* p, const char* end, bool ascii_only) {
+  const char* const begin = p;
 #if defined(__SSE2__)
   const __m128i quote = _mm_set1_epi8('"');
   const __m128i backslash = _mm_set1_epi8('\\');
   const __m128i space = _mm_set1_epi8(0x20);
-  while (end - p >= 16) {
+  const __m128i control_max = _mm_set1_epi8(0x1f);
+  for (; end - p >= 16; p += 16) {
     const __m128i chunk = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    // Bytes below 0x20 and from 0x80 up are both below 0x20 as signed bytes.
-    const __m128i stops =
-        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(chunk, quote), _mm_cmpeq_epi8(chunk, backslash)),
-                     _mm_cmplt_epi8(chunk, space));
+    // As signed bytes, those below 0x20 and those from 0x80 up are both below
+    // 0x20; unsigned c <= 0x1f exactly when min(c, 0x1f) == c.
+    const __m128i low = ascii_only ? _mm_cmplt_epi8(chunk, space)
+                                   : _mm_cmpeq_epi8(_mm_min_epu8(chunk, control_max), chunk);
+    const __m128i stops = _mm_or_si128(
+        _mm_or_si128(_mm_cmpeq_epi8(chunk, quote), _mm_cmpeq_epi8(chunk, backslash)), low);
     const int mask = _mm_movemask_epi8(stops);
     if (mask != 0) {
-      p += __builtin_ctz(static_cast<unsigned>(mask));
-      return *p == '"' ? p : nullptr;
+      return static_cast<size_t>(p - begin) + __builtin_ctz(static_cast<unsigned>(mask));
     }
-    p += 16;
   }
 #endif
   for (; p < end; ++p) {
     const auto c = static_cast<unsigned char>(*p);
-    if (c == '"') return p;
-    if (c == '\\' || c < 0x20 || c >= 0x80) return nullptr;
+    if (c == '"' || c == '\\' || c < 0x20 || (ascii_only && c >= 0x80)) break;
   }
-  return nullptr;
+  return static_cast<size_t>(p - begin);
+}
+
+// The closing quote of a string whose text starts at `p`, if the text is
+// plain (ASCII, no escape, no control character); else nullptr.
+inline const char* PlainStringEnd(const char* p, const char* end) {
+  p += FindStringStop(p, end, /*ascii_only=*/true);
+  return p < end && *p == '"' ? p : nullptr;
 }
 
 // Reads the number at `p` into `out` (if not null) the way boost::json does:
@@ -159,28 +169,38 @@ inline const char* ReadScalar(const char* p, const char* end, boost::json::value
   }
 }
 
+// Reads the items between `open` and `close` at `p`, separated by commas:
+// `item(start)` reads one and returns its end, or nullptr to give up.
+// Returns the end of the sequence or nullptr.
+template <typename ItemFn>
+const char* ReadSequence(const char* p, const char* end, char open, char close, ItemFn&& item) {
+  if (p >= end || *p != open) return nullptr;
+  p = SkipSpace(p + 1, end);
+  if (p < end && *p == close) return p + 1;
+  for (;;) {
+    p = item(p);
+    if (p == nullptr) return nullptr;
+    p = SkipSpace(p, end);
+    if (p >= end) return nullptr;
+    if (*p == close) return p + 1;
+    if (*p != ',') return nullptr;
+    p = SkipSpace(p + 1, end);
+  }
+}
+
 // Reads the object at `p`, calling `member(key, value_start)` for each
 // member (a plain key): it returns the end of the value it read, or nullptr
 // to give up. Returns the end of the object or nullptr.
 template <typename MemberFn>
 const char* ReadMembers(const char* p, const char* end, MemberFn&& member) {
-  if (p >= end || *p != '{') return nullptr;
-  p = SkipSpace(p + 1, end);
-  if (p < end && *p == '}') return p + 1;
-  for (;;) {
+  return ReadSequence(p, end, '{', '}', [&](const char* at) -> const char* {
     std::string_view key;
-    p = ReadPlainString(p, end, &key);
-    if (p == nullptr) return nullptr;
-    p = SkipSpace(p, end);
-    if (p >= end || *p != ':') return nullptr;
-    p = member(key, SkipSpace(p + 1, end));
-    if (p == nullptr) return nullptr;
-    p = SkipSpace(p, end);
-    if (p >= end) return nullptr;
-    if (*p == '}') return p + 1;
-    if (*p != ',') return nullptr;
-    p = SkipSpace(p + 1, end);
-  }
+    at = ReadPlainString(at, end, &key);
+    if (at == nullptr) return nullptr;
+    at = SkipSpace(at, end);
+    if (at >= end || *at != ':') return nullptr;
+    return member(key, SkipSpace(at + 1, end));
+  });
 }
 
 // Reads the array at `p`, calling `element(start)` for each element: it
@@ -188,18 +208,7 @@ const char* ReadMembers(const char* p, const char* end, MemberFn&& member) {
 // the end of the array or nullptr.
 template <typename ElementFn>
 const char* ReadElements(const char* p, const char* end, ElementFn&& element) {
-  if (p >= end || *p != '[') return nullptr;
-  p = SkipSpace(p + 1, end);
-  if (p < end && *p == ']') return p + 1;
-  for (;;) {
-    p = element(p);
-    if (p == nullptr) return nullptr;
-    p = SkipSpace(p, end);
-    if (p >= end) return nullptr;
-    if (*p == ']') return p + 1;
-    if (*p != ',') return nullptr;
-    p = SkipSpace(p + 1, end);
-  }
+  return ReadSequence(p, end, '[', ']', element);
 }
 
 }  // namespace json_scan

@@ -3,47 +3,17 @@
 #include <charconv>
 #include <cmath>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
 #include <boost/json.hpp>
+
+#include "common/json_scan.h"
 
 namespace mast {
 
-namespace {
-
-// Length of the longest prefix of `s` that needs no escape in a JSON string
-// (no '"', '\\' or control character), 16 bytes at a time where the CPU
-// has SSE2 (every x86-64 does).
-size_t PlainPrefix(std::string_view s) {
-  size_t i = 0;
-#if defined(__SSE2__)
-  const __m128i quote = _mm_set1_epi8('"');
-  const __m128i backslash = _mm_set1_epi8('\\');
-  const __m128i control_max = _mm_set1_epi8(0x1f);
-  for (; i + 16 <= s.size(); i += 16) {
-    const __m128i chunk = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + i));
-    // Unsigned c <= 0x1f exactly when min(c, 0x1f) == c.
-    const __m128i stops = _mm_or_si128(
-        _mm_or_si128(_mm_cmpeq_epi8(chunk, quote), _mm_cmpeq_epi8(chunk, backslash)),
-        _mm_cmpeq_epi8(_mm_min_epu8(chunk, control_max), chunk));
-    const int mask = _mm_movemask_epi8(stops);
-    if (mask != 0) return i + static_cast<size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
-  }
-#endif
-  for (; i < s.size(); ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x20 || c == '"' || c == '\\') return i;
-  }
-  return s.size();
-}
-
-}  // namespace
-
 void AppendJsonString(std::string_view s, std::string* out) {
   static const char* kHex = "0123456789abcdef";
-  const size_t plain = PlainPrefix(s);  // usually all of it
+  // Usually all of it.
+  const size_t plain =
+      json_scan::FindStringStop(s.data(), s.data() + s.size(), /*ascii_only=*/false);
   out->reserve(out->size() + s.size() + 2);
   out->push_back('"');
   out->append(s.data(), plain);
