@@ -181,6 +181,16 @@ NGINX_PID=$!
 PIDS+=("$NGINX_PID")
 wait_ready "http://127.0.0.1:$NGINX_PORT/" "$NGINX_PID"
 
+# --- floor: a server that does nothing per request, polling like mast ------------
+# Target 2's reference for what this machine allows at one connection
+# (bench/floor_server.c).
+cc -O2 -pthread -o "$TMP/floor_server" "$BENCH/floor_server.c" || die "cannot compile floor_server.c"
+FLOOR_PORT=$(free_port)
+"$TMP/floor_server" "$FLOOR_PORT" &
+FLOOR_PID=$!
+PIDS+=("$FLOOR_PID")
+wait_ready "http://127.0.0.1:$FLOOR_PORT/" "$FLOOR_PID"
+
 # --- FastAPI baseline ----------------------------------------------------------
 FASTAPI_PORT=$(free_port)
 "$PY" "$BENCH/make_baseline_model.py" "$TMP/baseline.joblib" >/dev/null
@@ -214,9 +224,10 @@ stop "$FASTAPI_PID"
 # run here: three rounds, and each ratio is taken within a round between
 # runs made one after the other (nginx then mast; OIP between two /predict
 # runs; scraped right after /predict), then the median of the three rounds'
-# ratios is reported. nginx's fixed answer at one connection is target
-# 2's floor on this machine (on a VM, mostly the cost of waking an idle
-# virtual core).
+# ratios is reported. At one connection the floor server runs just before
+# mast: what this machine's scheduler and hypervisor leave of target 2's p99
+# for a server that does no work (nginx's fixed answer, which lets its cores
+# halt between requests, shows the cost of waking an idle virtual core).
 for round in 1 2 3; do
   wrk_run "nginx_32_r$round" "http://127.0.0.1:$NGINX_PORT/predict" 32 2 "$SAMPLE"
   wrk_run "mast_32_r$round" "$MAST/predict" 32 2 "$SAMPLE"
@@ -228,8 +239,10 @@ for round in 1 2 3; do
   wrk_run "scraped_32_r$round" "$MAST/predict" 32 2 "$SAMPLE"
   kill "$SCRAPER"; wait "$SCRAPER" 2>/dev/null || true
   wrk_run "nginx_1_r$round" "http://127.0.0.1:$NGINX_PORT/predict" 1 1 "$SAMPLE"
+  wrk_run "floor_1_r$round" "http://127.0.0.1:$FLOOR_PORT/predict" 1 1 "$SAMPLE"
   wrk_run "mast_1_r$round" "$MAST/predict" 1 1 "$SAMPLE"
 done
+stop "$FLOOR_PID"
 # wrk corrects its latencies for coordinated omission: after a run it adds,
 # for each request slower than the mean interval between requests, samples
 # for the requests that would have been sent meanwhile. At one connection
@@ -291,7 +304,8 @@ def wrk(name):
     return {"rps": rps, "p50_ms": lat.get("50"), "p99_ms": lat.get("99"),
             "non_2xx": int(errors.group(1)) if errors else 0, "steal_pct": steal}
 import statistics
-KINDS = ("nginx_32", "mast_32", "oip_32", "mastb_32", "scraped_32", "nginx_1", "mast_1")
+KINDS = ("nginx_32", "mast_32", "oip_32", "mastb_32", "scraped_32", "nginx_1", "floor_1",
+         "mast_1")
 rounds = [f"{k}_r{i}" for k in KINDS for i in (1, 2, 3)]
 r = {n: wrk(n) for n in ["fastapi_32", "mlp_off", "mlp_on"] + rounds}
 def median(kind, field="rps"):
@@ -335,6 +349,11 @@ print("req/s (medians): nginx %.0f, mast %.0f, FastAPI %.0f; MLP off %.0f, on %.
 print("at 1 connection (medians): mast p50 %.0f us, p99 %.0f us; nginx's fixed answer p50 %.0f us, "
       "p99 %.0f us" % (median("mast_1", "p50_ms") * 1000, median("mast_1", "p99_ms") * 1000,
                        median("nginx_1", "p50_ms") * 1000, median("nginx_1", "p99_ms") * 1000))
+print("  the floor (a server doing nothing per request, polling like mast): p50 %.0f us, "
+      "p99 %.0f us" % (median("floor_1", "p50_ms") * 1000, median("floor_1", "p99_ms") * 1000))
+print("  p99 per round (us): mast %s; floor %s" % tuple(", ".join(
+      "%.0f" % (r[f"{kind}_r{i}"]["p99_ms"] * 1000) for i in (1, 2, 3))
+      for kind in ("mast_1", "floor_1")))
 def perf(name):
     level = json.load(open(f"{tmp}/{name}.json"))["levels"][0]
     lat = level["latency_seconds"]
