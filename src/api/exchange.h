@@ -23,7 +23,13 @@
 
 namespace mast {
 
-enum class ErrorStyle { kClassic, kOip, kNative };
+// The shape of a route's error bodies, also for the gateway's own answers
+// (401, 403, 404, 405, 429) on it:
+//   kClassic  {"detail": "..."}                          (FastAPI's)
+//   kOip      {"error": "..."}                           (the Open Inference Protocol's)
+//   kNative   {"error": {"code": "NOT_FOUND", "message": "..."}}
+//   kMlflow   {"error_code": "RESOURCE_DOES_NOT_EXIST", "message": "..."}  (MLflow's)
+enum class ErrorStyle { kClassic, kOip, kNative, kMlflow };
 
 class Gateway;
 

@@ -11,6 +11,7 @@
 
 #include <boost/json.hpp>
 
+#include "api/mlflow_errors.h"
 #include "common/logging.h"
 
 namespace mast {
@@ -44,6 +45,7 @@ bool AcceptableRequestId(std::string_view id) {
 
 ErrorStyle StyleForPath(std::string_view path) {
   if (path.substr(0, 3) == "/v2") return ErrorStyle::kOip;
+  if (path.substr(0, 16) == "/api/2.0/mlflow/") return ErrorStyle::kMlflow;
   if (path.substr(0, 4) == "/api") return ErrorStyle::kNative;
   return ErrorStyle::kClassic;
 }
@@ -59,6 +61,10 @@ std::string ErrorBody(ErrorStyle style, StatusCode code, std::string_view messag
       break;
     case ErrorStyle::kNative:
       body["error"] = json::object{{"code", StatusCodeName(code)}, {"message", message}};
+      break;
+    case ErrorStyle::kMlflow:
+      body["error_code"] = MlflowCodeFor(code).name;
+      body["message"] = message;
       break;
   }
   return ToJson(body);
@@ -203,8 +209,12 @@ void Gateway::Handle(HttpRequest request, const PeerInfo& peer, HttpResponder re
     ex->ReplyResponse(std::move(r));
     return;
   }
-  ex->ReplyError(404, StatusCode::kNotFound,
-                 "no route " + std::string(ex->path));
+  const std::string message = "no route " + std::string(ex->path);
+  if (ex->style == ErrorStyle::kMlflow) {  // what an MLflow server says
+    return ex->ReplyJson(404, json::object{{"error_code", "ENDPOINT_NOT_FOUND"},
+                                           {"message", message}});
+  }
+  ex->ReplyError(404, StatusCode::kNotFound, message);
 }
 
 HttpResponse Gateway::Reject(int status, std::string_view target,

@@ -8,6 +8,7 @@
 
 #include <boost/json.hpp>
 
+#include "api/mlflow_errors.h"
 #include "common/json_reader.h"
 #include "common/json_writer.h"
 #include "common/logging.h"
@@ -32,31 +33,6 @@ constexpr int kScanBatch = 200;
 
 // ---------------------------------------------------------------------------
 // Errors in MLflow's shape.
-
-struct MlflowErrorCode {
-  int http_status;
-  std::string_view name;
-};
-
-// MLflow's error_code and HTTP status for a mast Status code (MLflow answers
-// RESOURCE_ALREADY_EXISTS with 400, not 409).
-MlflowErrorCode MlflowCodeFor(StatusCode code) {
-  switch (code) {
-    case StatusCode::kNotFound: return {404, "RESOURCE_DOES_NOT_EXIST"};
-    case StatusCode::kAlreadyExists: return {400, "RESOURCE_ALREADY_EXISTS"};
-    case StatusCode::kInvalidArgument:
-    case StatusCode::kUnprocessable:
-    case StatusCode::kFailedPrecondition:
-    case StatusCode::kPayloadTooLarge: return {400, "INVALID_PARAMETER_VALUE"};
-    case StatusCode::kUnauthenticated: return {401, "UNAUTHENTICATED"};
-    case StatusCode::kPermissionDenied: return {403, "PERMISSION_DENIED"};
-    case StatusCode::kResourceExhausted: return {429, "RESOURCE_EXHAUSTED"};
-    case StatusCode::kUnavailable: return {503, "TEMPORARILY_UNAVAILABLE"};
-    case StatusCode::kOk:
-    case StatusCode::kInternal: break;
-  }
-  return {500, "INTERNAL_ERROR"};
-}
 
 void ReplyMlflowError(Exchange& ex, int http_status, std::string_view error_code,
                       std::string_view message) {
@@ -817,9 +793,9 @@ void RegisterMlflowApi(Gateway* gateway, Registry* registry, WorkerPool* workers
   auto add = [&](http::verb method, std::string_view path, std::string summary, MlflowWork work) {
     gateway->AddRoute(
         {method, std::string(kPrefix) + std::string(path),
-         // Errors are written here in MLflow's shape; kNative only styles the
-         // gateway's own answers (401/403) on these routes.
-         ErrorStyle::kNative, std::move(summary), "mlflow",
+         // Errors are written here in MLflow's shape, and the gateway's own
+         // answers (401, 403, 429) on these routes take it too.
+         ErrorStyle::kMlflow, std::move(summary), "mlflow",
          [api, work](std::shared_ptr<Exchange> ex) {
            api->Offload(ex, [api, work](Exchange& e) {
              auto params = RequestParams(e);
@@ -833,7 +809,7 @@ void RegisterMlflowApi(Gateway* gateway, Registry* registry, WorkerPool* workers
   };
   auto not_implemented = [&](http::verb method, std::string_view path, std::string summary,
                              std::string message) {
-    gateway->AddRoute({method, std::string(kPrefix) + std::string(path), ErrorStyle::kNative,
+    gateway->AddRoute({method, std::string(kPrefix) + std::string(path), ErrorStyle::kMlflow,
                        std::move(summary), "mlflow",
                        [message](std::shared_ptr<Exchange> ex) {
                          ReplyMlflowError(*ex, 501, "NOT_IMPLEMENTED", message);

@@ -29,6 +29,11 @@ json::object ErrorSchema(ErrorStyle style) {
                                       {"properties",
                                        json::object{{"code", json::object{{"type", "string"}}},
                                                     {"message", json::object{{"type", "string"}}}}}}}}}};
+    case ErrorStyle::kMlflow:
+      return json::object{
+          {"type", "object"},
+          {"properties", json::object{{"error_code", json::object{{"type", "string"}}},
+                                      {"message", json::object{{"type", "string"}}}}}};
   }
   return {};
 }

@@ -15,6 +15,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 namespace mast_e2e {
 namespace {
 
@@ -219,6 +221,17 @@ TEST_F(ClassicApiTest, OpenApiDocumentDescribesRoutes) {
   }
   ASSERT_TRUE(paths.contains("/predict"));
   EXPECT_TRUE(paths.at("/predict").as_object().contains("post"));
+  // Each family of routes documents the error shape it answers with.
+  auto error_fields = [&](const char* path, const char* method) {
+    std::set<std::string> fields;
+    const json::value& props = paths.at(path).at(method).at("responses").at("4XX").at("content")
+                                   .at("application/json").at("schema").at("properties");
+    for (const auto& kv : props.as_object()) fields.insert(std::string(kv.key()));
+    return fields;
+  };
+  EXPECT_EQ(error_fields("/predict", "post"), std::set<std::string>{"detail"});
+  EXPECT_EQ(error_fields("/v2/models/{model}/infer", "post"), std::set<std::string>{"error"});
+  EXPECT_EQ(error_fields("/metrics", "get"), std::set<std::string>{"error"});
 }
 
 TEST_F(ClassicApiTest, DataQualityCountsInvalidRowsPerField) {

@@ -12,6 +12,7 @@
 
 #include <boost/json.hpp>
 
+#include "api/openapi.h"
 #include "api/registry_api.h"
 #include "common/logging.h"
 #include "fixture_util.h"
@@ -561,7 +562,33 @@ TEST_F(MlflowApiTest, RoutesAreManagementRoutes) {
     HttpResponse resp = future.get();
     return Response{static_cast<int>(resp.result_int()), json::parse(resp.body()), resp.body()};
   }();
-  EXPECT_EQ(r.status, 403) << r.raw;
+  // The gateway's own refusal takes MLflow's shape on MLflow's routes.
+  ExpectError(r, 403, "PERMISSION_DENIED", "");
+}
+
+TEST_F(MlflowApiTest, GatewayAnswersOnMlflowPathsTakeMlflowsShape) {
+  // An endpoint MLflow does not have: ENDPOINT_NOT_FOUND, as an MLflow server says.
+  ExpectError(Get("registered-models/no-such-thing"), 404, "ENDPOINT_NOT_FOUND",
+              "no route /api/2.0/mlflow/registered-models/no-such-thing");
+  // A method the route does not take.
+  Response wrong = Call(http::verb::put, Path("registered-models/create"), "{}");
+  ExpectError(wrong, 405, "INVALID_PARAMETER_VALUE", "PUT");
+  // The OpenAPI document says so.
+  boost::system::error_code ec;
+  json::value doc = json::parse(OpenApiDocument(gateway_->routes(), "test"), ec);
+  ASSERT_FALSE(ec);
+  const json::value& schema = doc.at("paths").at("/api/2.0/mlflow/registered-models/get")
+                                  .at("get").at("responses").at("4XX").at("content")
+                                  .at("application/json").at("schema");
+  EXPECT_EQ(schema.at("properties").as_object().size(), 2u) << json::serialize(schema);
+  EXPECT_TRUE(schema.at("properties").as_object().contains("error_code"))
+      << json::serialize(schema);
+  // mast's own API keeps its shape.
+  Response native = Call(http::verb::get, "/api/v1/no-such-thing");
+  EXPECT_EQ(native.status, 404) << native.raw;
+  ASSERT_TRUE(native.body.is_object()) << native.raw;
+  EXPECT_TRUE(native.obj().contains("error")) << native.raw;
+  EXPECT_FALSE(native.obj().contains("error_code")) << native.raw;
 }
 
 TEST(MlflowApiHelpers, Rfc3339TimestampsBecomeEpochMilliseconds) {
