@@ -338,6 +338,15 @@ void FeatureMapper::MapFields(const json::value* const* values, bool in_array, i
                          "value_error.number.out_of_range"});
       continue;
     }
+    // An integer bound for an int64 input as it is keeps every digit (a
+    // double holds 53 bits: 2^53 + 1 would arrive as 2^53).
+    if (t.type == DataType::kInt64 && f.transforms.empty() &&
+        (v->is_int64() ||
+         (v->is_uint64() && v->get_uint64() <= uint64_t{std::numeric_limits<int64_t>::max()}))) {
+      t.data<int64_t>()[index] =
+          v->is_int64() ? v->get_int64() : static_cast<int64_t>(v->get_uint64());
+      continue;
+    }
     if (t.type == DataType::kInt64 && !Representable(t.type, *d)) {
       errors->push_back({loc(f.name), "value is out of range for a 64-bit integer",
                          "value_error.number.out_of_range"});

@@ -159,6 +159,33 @@ TEST(FeatureMapperTest, IntegersBeyondInt64AreErrors) {
   EXPECT_EQ(high.inputs[0].data<int64_t>()[0], int64_t{9200000000000000000});
 }
 
+// A double holds 53 bits: integers for int64 inputs must not pass through one.
+TEST(FeatureMapperTest, IntegersKeepEveryDigitOnTheWayToAnInt64Input) {
+  auto m = FeatureMapper::Create(MatrixModel(1, DataType::kInt64),
+                                 Manifest({{"n", FeatureType::kInt}}));
+  ASSERT_TRUE(m.ok());
+  for (int64_t n : {int64_t{9007199254740993}, int64_t{-9007199254740993},
+                    std::numeric_limits<int64_t>::max(), int64_t{1234567890123456789}}) {
+    const std::string body = "{\"n\": " + std::to_string(n) + "}";
+    auto r = Map(**m, body);
+    ASSERT_TRUE(r.ok) << body;
+    EXPECT_EQ(r.inputs[0].data<int64_t>()[0], n) << body;
+    std::vector<Tensor> flat;
+    ASSERT_TRUE((*m)->MapFlatObject(body, &flat)) << body;
+    EXPECT_EQ(flat[0].data<int64_t>()[0], n) << body;
+  }
+  // Bounds still apply to them.
+  auto bounded = FeatureMapper::Create(MatrixModel(1, DataType::kInt64), [] {
+    FeatureSpec f{"n", FeatureType::kInt};
+    f.max = 100;
+    return Manifest({f});
+  }());
+  ASSERT_TRUE(bounded.ok());
+  auto r = Map(**bounded, R"({"n": 9007199254740993})");
+  ASSERT_FALSE(r.ok);
+  EXPECT_EQ(r.errors[0].type, "value_error.number.not_le");
+}
+
 TEST(FeatureMapperTest, TransformResultBeyondTheInputTypeIsAnError) {
   auto manifest = ParseModelManifest(R"(
 features:
