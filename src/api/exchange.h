@@ -41,6 +41,9 @@ class Exchange {
   Exchange& operator=(const Exchange&) = delete;
 
   HttpRequest request;
+  // The body, when the server wrote it to a file (uploads; see
+  // HttpHandler::SpoolDir): `request.body()` is then empty.
+  std::shared_ptr<SpooledBody> spooled;
   std::string_view path;    // target without the query
   std::string_view query;   // after '?', undecoded
   RouteMatch match;

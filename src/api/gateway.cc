@@ -131,19 +131,29 @@ void Gateway::AddRoute(RouteInfo route) {
   routes_.push_back(std::move(route));
 }
 
-size_t Gateway::BodyLimit(std::string_view target, size_t default_limit) {
-  std::string_view path = target.substr(0, target.find('?'));
-  if (path == "/api/v1/blobs") return options_.max_upload_bytes;
-  return default_limit;
+namespace {
+
+bool IsUpload(std::string_view target) {
+  return target.substr(0, target.find('?')) == "/api/v1/blobs";
 }
 
-Status Gateway::Authorize(const Exchange& ex, const PeerInfo& peer) const {
+}  // namespace
+
+size_t Gateway::BodyLimit(std::string_view target, size_t default_limit) {
+  return IsUpload(target) ? options_.max_upload_bytes : default_limit;
+}
+
+std::string Gateway::SpoolDir(std::string_view target) {
+  return IsUpload(target) ? options_.spool_dir : std::string();
+}
+
+Status Gateway::Authorize(const HttpRequest& request, const PeerInfo& peer) const {
   if (options_.admin_token.empty()) {
     if (peer.loopback) return OkStatus();
     return Status(StatusCode::kPermissionDenied,
                   "management routes answer only on loopback unless MAST_ADMIN_TOKEN is set");
   }
-  std::string_view auth = ex.request[http::field::authorization];
+  std::string_view auth = request[http::field::authorization];
   // The scheme is case-insensitive (RFC 7235 section 2.1).
   constexpr std::string_view kBearer = "bearer ";
   bool bearer = auth.size() > kBearer.size();
@@ -165,8 +175,25 @@ Status Gateway::Authorize(const Exchange& ex, const PeerInfo& peer) const {
   return OkStatus();
 }
 
+Status Gateway::AdmitBody(const HttpRequest& header, const PeerInfo& peer) {
+  std::string_view target = header.target();
+  const RouteMatch match = router_.Match(header.method(), target.substr(0, target.find('?')));
+  if (match.result != RouteMatch::kFound || !routes_[match.route_id].admin) return OkStatus();
+  return Authorize(header, peer);
+}
+
 void Gateway::Handle(HttpRequest request, const PeerInfo& peer, HttpResponder respond) {
+  Run(std::make_shared<Exchange>(std::move(request), std::move(respond), this), peer);
+}
+
+void Gateway::HandleSpooled(HttpRequest request, std::shared_ptr<SpooledBody> body,
+                            const PeerInfo& peer, HttpResponder respond) {
   auto ex = std::make_shared<Exchange>(std::move(request), std::move(respond), this);
+  ex->spooled = std::move(body);
+  Run(std::move(ex), peer);
+}
+
+void Gateway::Run(std::shared_ptr<Exchange> ex, const PeerInfo& peer) {
   ex->start = std::chrono::steady_clock::now();
   std::string_view target = ex->request.target();
   size_t q = target.find('?');
@@ -181,7 +208,7 @@ void Gateway::Handle(HttpRequest request, const PeerInfo& peer, HttpResponder re
     const RouteInfo& route = routes_[ex->route_id];
     ex->style = route.style;
     if (route.admin) {
-      Status allowed = Authorize(*ex, peer);
+      Status allowed = Authorize(ex->request, peer);
       if (!allowed.ok()) {
         HttpResponse r{static_cast<http::status>(HttpStatusFor(allowed.code())),
                        ex->request.version()};
@@ -223,10 +250,13 @@ HttpResponse Gateway::Reject(int status, std::string_view target,
   HttpResponse r{static_cast<http::status>(status), 11};
   r.set(http::field::content_type, "application/json");
   r.set("X-Request-Id", NewRequestId());
-  r.body() = ErrorBody(StyleForPath(path),
-                       status == 413 ? StatusCode::kPayloadTooLarge
-                                     : StatusCode::kInvalidArgument,
-                       message);
+  StatusCode code = StatusCode::kInvalidArgument;
+  if (status == 401) code = StatusCode::kUnauthenticated;
+  if (status == 403) code = StatusCode::kPermissionDenied;
+  if (status == 413) code = StatusCode::kPayloadTooLarge;
+  if (status >= 500) code = StatusCode::kInternal;
+  if (status == 401) r.set(http::field::www_authenticate, "Bearer");
+  r.body() = ErrorBody(StyleForPath(path), code, message);
   metrics_->requests->WithLabels({"", "", "", std::to_string(status)})->Increment();
   LogInfo("request rejected", {{"route", path},
                                {"status", status},

@@ -44,6 +44,10 @@ struct GatewayOptions {
   std::string admin_token;
   // Body limit for artifact uploads (POST /api/v1/blobs).
   size_t max_upload_bytes = size_t{2} << 30;
+  // Where artifact uploads are written as they arrive, rather than held in
+  // memory ("": in memory). On the blob store's filesystem, so that storing
+  // one is a rename.
+  std::string spool_dir;
 };
 
 class Gateway final : public HttpHandler {
@@ -57,7 +61,12 @@ class Gateway final : public HttpHandler {
   const std::vector<RouteInfo>& routes() const { return routes_; }
 
   void Handle(HttpRequest request, const PeerInfo& peer, HttpResponder respond) override;
+  void HandleSpooled(HttpRequest request, std::shared_ptr<SpooledBody> body,
+                     const PeerInfo& peer, HttpResponder respond) override;
   size_t BodyLimit(std::string_view target, size_t default_limit) override;
+  std::string SpoolDir(std::string_view target) override;
+  // Management routes check credentials before an upload's body is read.
+  Status AdmitBody(const HttpRequest& header, const PeerInfo& peer) override;
   HttpResponse Reject(int status, std::string_view target,
                       std::string_view message) override;
 
@@ -74,8 +83,9 @@ class Gateway final : public HttpHandler {
   };
   const RequestSeries& SeriesFor(const std::string& route, const std::string& model,
                                  const std::string& version, int status);
+  void Run(std::shared_ptr<Exchange> ex, const PeerInfo& peer);
   // OK, or the 401/403 to answer for a management route.
-  Status Authorize(const Exchange& ex, const PeerInfo& peer) const;
+  Status Authorize(const HttpRequest& request, const PeerInfo& peer) const;
 
   ServingMetrics* metrics_;
   GatewayOptions options_;

@@ -182,7 +182,8 @@ void RegisterRegistryApi(Gateway* gateway, Registry* registry, WorkerPool* worke
 
   add(http::verb::post, "/api/v1/blobs", "Upload a model artifact (raw bytes); returns its digest",
       [](auto api, Exchange& ex) {
-        auto blob = api->registry()->PutBlob(ex.request.body());
+        auto blob = ex.spooled ? api->registry()->PutBlobFile(ex.spooled->path, ex.spooled->size)
+                               : api->registry()->PutBlob(ex.request.body());
         if (!blob.ok()) return ex.ReplyError(blob.status());
         LogInfo("blob stored", {{"digest", blob->digest}, {"size_bytes", blob->size_bytes}});
         ex.ReplyJson(201, json::object{{"digest", blob->digest}, {"size_bytes", blob->size_bytes}});

@@ -364,6 +364,8 @@ int Serve(ServeConfig config) {
   GatewayOptions gateway_options;
   gateway_options.admin_token = config.admin_token;
   gateway_options.max_upload_bytes = config.max_upload_bytes;
+  // Uploads are written to disk as they arrive, not held in memory.
+  if (blob_store) gateway_options.spool_dir = blob_store->temp_dir();
   Gateway gateway(&metrics, gateway_options);
   RegisterClassicApi(&gateway, &context);
   RegisterOipApi(&gateway, &context);

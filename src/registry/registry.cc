@@ -92,6 +92,11 @@ StatusOr<BlobInfo> Registry::PutBlob(std::string_view data) {
   return blobs_->Put(data);
 }
 
+StatusOr<BlobInfo> Registry::PutBlobFile(const std::string& path, uint64_t size) {
+  if (size == 0) return InvalidArgument("the artifact is empty");
+  return blobs_->PutFile(path);
+}
+
 StatusOr<ModelVersionRecord> Registry::CreateVersion(const NewVersion& req) {
   RETURN_IF_ERROR(ValidateName("model name", req.model_name));
   ASSIGN_OR_RETURN(std::string path, blobs_->Path(req.digest));

@@ -49,6 +49,9 @@ class Registry {
 
   // Stores artifact bytes; returns their digest and size.
   StatusOr<BlobInfo> PutBlob(std::string_view data);
+  // Stores the artifact in the file at `path`, moving the file (see
+  // BlobStore::PutFile).
+  StatusOr<BlobInfo> PutBlobFile(const std::string& path, uint64_t size);
 
   // Records a version of an existing model and test-loads it. Returns the
   // version as it ends: READY, or FAILED with status_message saying why (a

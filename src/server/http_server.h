@@ -97,6 +97,18 @@ struct PeerInfo {
   bool loopback = false;  // 127.0.0.0/8 or ::1
 };
 
+// A request body the server wrote to a file rather than to memory (see
+// HttpHandler::SpoolDir). The file is removed with the last reference to
+// this, unless a handler has moved it away (renamed it) before.
+struct SpooledBody {
+  std::string path;
+  uint64_t size = 0;
+  SpooledBody(std::string p, uint64_t n) : path(std::move(p)), size(n) {}
+  SpooledBody(const SpooledBody&) = delete;
+  SpooledBody& operator=(const SpooledBody&) = delete;
+  ~SpooledBody();
+};
+
 class HttpHandler {
  public:
   virtual ~HttpHandler() = default;
@@ -108,6 +120,20 @@ class HttpHandler {
   virtual size_t BodyLimit(std::string_view target, size_t default_limit) {
     return default_limit;
   }
+  // A directory to write the body of a request to `target` to, instead of
+  // memory ("" for memory): for uploads of large model artifacts. Applies to
+  // bodies sent with a Content-Length; a chunked body stays in memory.
+  virtual std::string SpoolDir(std::string_view target) { return {}; }
+  // Whether to read the body of a request whose body would be spooled
+  // (`header` has no body yet): OK, or the error to answer at once, before
+  // the client sends the body (an upload without credentials, say).
+  virtual Status AdmitBody(const HttpRequest& /*header*/, const PeerInfo& /*peer*/) {
+    return OkStatus();
+  }
+  // Handles a request whose body is in `body` (its own body is empty). Only
+  // handlers that name a spool directory get these; by default: 500.
+  virtual void HandleSpooled(HttpRequest request, std::shared_ptr<SpooledBody> body,
+                             const PeerInfo& peer, HttpResponder respond);
   // Answers a request the server rejected before any handler ran (too large
   // a body: 413, too large a header: 431), so that the error has the API's
   // shape. `target` may be empty if the request line was not read.

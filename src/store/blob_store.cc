@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <openssl/evp.h>
 #include <unistd.h>
 
@@ -133,6 +134,49 @@ StatusOr<BlobInfo> BlobStore::Put(std::string_view data) {
     Status s = Errno("rename " + tmp);
     ::unlink(tmp.c_str());
     return s;
+  }
+  RETURN_IF_ERROR(FsyncPath(dir.string(), O_RDONLY | O_DIRECTORY));
+  return info;
+}
+
+StatusOr<BlobInfo> BlobStore::PutFile(const std::string& path) {
+  ASSIGN_OR_RETURN(std::string digest, Sha256DigestOfFile(path));
+  std::error_code ec;
+  const auto size = fs::file_size(path, ec);
+  if (ec) return Internal("cannot read the size of '" + path + "': " + ec.message());
+  BlobInfo info{std::move(digest), static_cast<int64_t>(size)};
+  const std::string hex = info.digest.substr(7);
+  const fs::path dir = fs::path(root_) / "sha256" / hex.substr(0, 2);
+  const fs::path final_path = dir / hex;
+  if (fs::exists(final_path, ec) &&
+      static_cast<int64_t>(fs::file_size(final_path, ec)) == info.size_bytes) {
+    return info;
+  }
+  fs::create_directories(dir, ec);
+  if (ec) return Internal("cannot create '" + dir.string() + "': " + ec.message());
+  // The content must be on disk before its name is.
+  int fd = ::open(path.c_str(), O_RDWR);
+  if (fd < 0) return Errno("open " + path);
+  if (::fchmod(fd, 0644) != 0 || ::fsync(fd) != 0) {
+    Status s = Errno("fsync " + path);
+    ::close(fd);
+    return s;
+  }
+  ::close(fd);
+  if (::rename(path.c_str(), final_path.c_str()) != 0) {
+    if (errno != EXDEV) return Errno("rename " + path);
+    // Another filesystem: through a copy in this store's own directory.
+    thread_local std::mt19937_64 rng{std::random_device{}()};
+    const fs::path tmp = fs::path(tmp_dir_) / (hex + "." + std::to_string(rng()));
+    fs::copy_file(path, tmp, ec);
+    if (ec) return Internal("cannot copy '" + path + "': " + ec.message());
+    RETURN_IF_ERROR(FsyncPath(tmp.string(), O_RDONLY));
+    if (::rename(tmp.c_str(), final_path.c_str()) != 0) {
+      Status s = Errno("rename " + tmp.string());
+      ::unlink(tmp.c_str());
+      return s;
+    }
+    ::unlink(path.c_str());
   }
   RETURN_IF_ERROR(FsyncPath(dir.string(), O_RDONLY | O_DIRECTORY));
   return info;

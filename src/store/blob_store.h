@@ -41,6 +41,15 @@ class BlobStore {
   // Stores `data`; returns its digest and size. Storing existing content is
   // a no-op that returns the same digest.
   StatusOr<BlobInfo> Put(std::string_view data);
+  // Stores the content of the file at `path` (an upload written to
+  // temp_dir(), say) by moving the file into place: it is gone afterwards
+  // unless the content was already stored, in which case it is left as it
+  // was. A file on another filesystem is copied.
+  StatusOr<BlobInfo> PutFile(const std::string& path);
+
+  // This store's own temporary directory (removed by the next Create() if
+  // this process dies): where uploads can be written before PutFile().
+  const std::string& temp_dir() const { return tmp_dir_; }
 
   // Path of the blob with `digest`. Errors: kInvalidArgument for a malformed
   // digest, kNotFound if absent.

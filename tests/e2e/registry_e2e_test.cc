@@ -783,6 +783,94 @@ TEST(RegistryUploadLimitTest, BlobOverMaxUploadBytesIs413) {
   EXPECT_TRUE(ExitedCleanly(server->Stop())) << server->Log();
 }
 
+// The peak resident set of process `pid` in KiB (VmHWM), or -1.
+long PeakRssKib(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return -1;
+}
+
+// Artifacts are written to disk as they arrive: a 96 MiB upload does not
+// raise the server's peak memory by anything like its size, and leaves no
+// temporary file behind.
+TEST(RegistryUploadTest, LargeUploadsAreWrittenToDiskNotHeldInMemory) {
+  TempDir data;
+  std::string error;
+  auto server = ServerProcess::Start(ServeArgs(data.str()), {}, &error);
+  ASSERT_NE(server, nullptr) << error;
+  Api api(server->port());
+  ASSERT_EQ(api.UploadBlob(Files().a).status, 201);  // the upload path's own allocations
+  const long before = PeakRssKib(server->pid());
+  ASSERT_GT(before, 0);
+  const std::string big = RandomBytes(size_t{96} << 20, 5);
+  HttpResult r = api.UploadBlob(big);
+  ASSERT_EQ(r.status, 201) << r.Describe();
+  EXPECT_EQ(StringField(r.Json(), "digest"), mast::Sha256Digest(big));
+  const long after = PeakRssKib(server->pid());
+  EXPECT_LT(after - before, 24 * 1024) << "peak RSS " << before << " -> " << after << " KiB";
+  const fs::path blob = BlobPath(data.path() / "blobs", mast::Sha256Digest(big));
+  ASSERT_TRUE(fs::exists(blob));
+  EXPECT_EQ(fs::file_size(blob), big.size());
+  EXPECT_EQ(CountFiles(data.path() / "blobs" / "tmp"), 0) << "an upload's file was left behind";
+  // The same content again: stored once, and its second copy removed too.
+  EXPECT_EQ(api.UploadBlob(big).status, 201);
+  EXPECT_EQ(CountFiles(data.path() / "blobs" / "tmp"), 0);
+  // A client that leaves mid-body leaves no file either.
+  {
+    RawConnection raw;
+    ASSERT_TRUE(raw.Connect(server->port())) << raw.error();
+    ASSERT_TRUE(raw.Send("POST /api/v1/blobs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: " +
+                         std::to_string(big.size()) + "\r\n\r\n"));
+    ASSERT_TRUE(raw.Send(std::string_view(big).substr(0, big.size() / 3)));
+    EXPECT_TRUE(WaitFor([&] { return CountFiles(data.path() / "blobs" / "tmp") > 0; }, 10s, 1ms)
+                    .has_value());
+    raw.Close();
+  }
+  EXPECT_TRUE(
+      WaitFor([&] { return CountFiles(data.path() / "blobs" / "tmp") == 0; }, 10s, 5ms).has_value())
+      << "the cut upload's file stayed";
+  EXPECT_TRUE(ExitedCleanly(server->Stop())) << server->Log();
+}
+
+// A client that asks (Expect: 100-continue) is told to send its body, or,
+// without credentials, refused before it sends a byte of it.
+TEST(RegistryUploadTest, ExpectContinueIsAnsweredAndRefusalsComeBeforeTheBody) {
+  TempDir data;
+  const std::string token = "e2e-admin-" + RandomHex(24);
+  std::string error;
+  auto server = ServerProcess::Start(ServeArgs(data.str()), {{"MAST_ADMIN_TOKEN", token}}, &error);
+  ASSERT_NE(server, nullptr) << error;
+  const std::string body = RandomBytes(3u << 20, 8);
+  const std::string head = "POST /api/v1/blobs HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                           "Expect: 100-continue\r\nContent-Length: " +
+                           std::to_string(body.size()) + "\r\n";
+  {
+    RawConnection raw;
+    ASSERT_TRUE(raw.Connect(server->port())) << raw.error();
+    ASSERT_TRUE(raw.Send(head + "\r\n"));
+    RawRead refused = raw.ReadResponse(5s);
+    EXPECT_EQ(refused.data.rfind("HTTP/1.1 401", 0), 0u) << refused.data;
+    EXPECT_NE(refused.data.find("WWW-Authenticate: Bearer"), std::string::npos) << refused.data;
+    EXPECT_NE(refused.data.find("\"unauthenticated\""), std::string::npos) << refused.data;
+  }
+  {
+    RawConnection raw;
+    ASSERT_TRUE(raw.Connect(server->port())) << raw.error();
+    ASSERT_TRUE(raw.Send(head + "Authorization: Bearer " + token + "\r\n\r\n"));
+    RawRead go = raw.ReadResponse(5s);
+    EXPECT_EQ(go.data, "HTTP/1.1 100 Continue\r\n\r\n");
+    ASSERT_TRUE(raw.Send(body));
+    RawRead stored = raw.ReadResponse(10s);
+    EXPECT_EQ(stored.data.rfind("HTTP/1.1 201", 0), 0u) << stored.data;
+    EXPECT_NE(stored.data.find(mast::Sha256Digest(body)), std::string::npos) << stored.data;
+  }
+  EXPECT_EQ(CountFiles(data.path() / "blobs" / "tmp"), 0);
+  EXPECT_TRUE(ExitedCleanly(server->Stop())) << server->Log();
+}
+
 // ===========================================================================
 // 3. Serving a push without restart
 

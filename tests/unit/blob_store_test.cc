@@ -43,6 +43,30 @@ TEST_F(BlobStoreTest, ContentIsAddressedBySha256) {
   EXPECT_EQ(*list, std::vector<std::string>{info->digest});
 }
 
+TEST_F(BlobStoreTest, PutFileMovesAFileIntoPlace) {
+  const std::string upload = store_->temp_dir() + "/upload.1";
+  std::ofstream(upload) << "abc";
+  auto info = store_->PutFile(upload);
+  ASSERT_TRUE(info.ok()) << info.status().message();
+  EXPECT_EQ(info->digest,
+            "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(info->size_bytes, 3);
+  EXPECT_FALSE(std::filesystem::exists(upload)) << "moved, not copied";
+  auto path = store_->Path(info->digest);
+  ASSERT_TRUE(path.ok());
+  EXPECT_TRUE(store_->Verify(info->digest).ok());
+  EXPECT_EQ(std::filesystem::status(*path).permissions() & std::filesystem::perms::others_read,
+            std::filesystem::perms::others_read);
+  // Content already stored: the file is left to its owner.
+  std::ofstream(upload) << "abc";
+  auto again = store_->PutFile(upload);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->digest, info->digest);
+  EXPECT_TRUE(std::filesystem::exists(upload));
+  EXPECT_EQ(store_->PutFile(store_->temp_dir() + "/missing").status().code(),
+            StatusCode::kNotFound);
+}
+
 TEST_F(BlobStoreTest, ChangedContentFailsVerification) {
   auto info = store_->Put("model bytes");
   ASSERT_TRUE(info.ok());

@@ -4,9 +4,12 @@
 
 #include <ostream>
 #include <boost/asio/connect.hpp>
+#include <boost/asio/read.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <filesystem>
+#include <fstream>
 #include <future>
 #include <sys/socket.h>
 #include <thread>
@@ -72,6 +75,26 @@ class FakeHandler : public HttpHandler {
   size_t BodyLimit(std::string_view target, size_t default_limit) override {
     return target == "/big" ? default_limit * 10 : default_limit;
   }
+  // Bodies of /spool... requests go to files in `spool_dir`; /spool-denied
+  // is refused before its body.
+  std::string SpoolDir(std::string_view target) override {
+    return target.substr(0, 6) == "/spool" ? spool_dir : std::string();
+  }
+  Status AdmitBody(const HttpRequest& header, const PeerInfo&) override {
+    if (header.target() == "/spool-denied") return Status(StatusCode::kPermissionDenied, "no");
+    return OkStatus();
+  }
+  // Answers "spooled:<file content>" (the request's own body must be empty).
+  void HandleSpooled(HttpRequest request, std::shared_ptr<SpooledBody> body, const PeerInfo&,
+                     HttpResponder respond) override {
+    std::ifstream in(body->path, std::ios::binary);
+    std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    HttpResponse r{http::status::ok, request.version()};
+    r.body() = "spooled:" + request.body() + content.substr(0, 64) + ":" +
+               std::to_string(content.size()) + "/" + std::to_string(body->size);
+    respond(std::move(r));
+  }
+  std::string spool_dir;
   int held() {
     std::lock_guard<std::mutex> lock(mu_);
     return static_cast<int>(held_.size());
@@ -273,6 +296,112 @@ TEST_F(HttpServerTest, ChunkedRequestBodiesAreReassembled) {
   EXPECT_EQ(res.result_int(), 200);
   EXPECT_EQ(res.body(), "echo:abcdefg");
   EXPECT_EQ(Send(s, http::verb::post, "/x", "after").body(), "echo:after");
+}
+
+size_t FilesIn(const std::string& dir) {
+  size_t n = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir)) ++n;
+  return n;
+}
+
+class HttpServerSpoolTest : public HttpServerTest {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("mast_spool_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    handler_.spool_dir = dir_.string();
+    Start();
+  }
+  void TearDown() override {
+    HttpServerTest::TearDown();
+    std::filesystem::remove_all(dir_);
+  }
+  std::filesystem::path dir_;
+};
+
+TEST_F(HttpServerSpoolTest, SpooledBodiesReachTheHandlerAsAFileThatIsRemovedAfterwards) {
+  auto s = Connect();
+  std::string body(300 * 1024, 'x');
+  body.replace(0, 5, "start");
+  auto a = Send(s, http::verb::post, "/spool", body);
+  EXPECT_EQ(a.body(), "spooled:start" + std::string(59, 'x') + ":307200/307200");
+  EXPECT_EQ(FilesIn(dir_), 0u);
+  // The connection goes on: requests after a spooled one, spooled or not.
+  EXPECT_EQ(Send(s, http::verb::post, "/x", "after").body(), "echo:after");
+  EXPECT_EQ(Send(s, http::verb::post, "/spool", "").body(), "spooled::0/0");
+  EXPECT_EQ(Send(s, http::verb::post, "/spool", "tiny").body(), "spooled:tiny:4/4");
+  EXPECT_EQ(FilesIn(dir_), 0u);
+}
+
+TEST_F(HttpServerSpoolTest, PipelinedRequestsAfterASpooledBodyAreKept) {
+  auto s = Connect();
+  asio::write(s, asio::buffer(std::string("POST /spool HTTP/1.1\r\nHost: a\r\nContent-Length: 6\r\n"
+                                          "\r\nabcdefPOST /x HTTP/1.1\r\nHost: a\r\n"
+                                          "Content-Length: 3\r\n\r\nxyz")));
+  beast::flat_buffer buf;
+  http::response<http::string_body> first, second;
+  http::read(s, buf, first);
+  http::read(s, buf, second);
+  EXPECT_EQ(first.body(), "spooled:abcdef:6/6");
+  EXPECT_EQ(second.body(), "echo:xyz");
+}
+
+TEST_F(HttpServerSpoolTest, AChunkedBodyStaysInMemory) {
+  auto s = Connect();
+  asio::write(s, asio::buffer(std::string("POST /spool HTTP/1.1\r\nHost: a\r\n"
+                                          "Transfer-Encoding: chunked\r\n\r\n"
+                                          "3\r\nabc\r\n0\r\n\r\n")));
+  beast::flat_buffer buf;
+  http::response<http::string_body> res;
+  http::read(s, buf, res);
+  EXPECT_EQ(res.body(), "echo:abc");
+}
+
+TEST_F(HttpServerSpoolTest, AClientThatLeavesMidBodyLeavesNoFile) {
+  {
+    auto s = Connect();
+    asio::write(s, asio::buffer(std::string("POST /spool HTTP/1.1\r\nHost: a\r\n"
+                                            "Content-Length: 100000\r\n\r\n") +
+                                std::string(40000, 'y')));
+    for (int i = 0; i < 200 && FilesIn(dir_) == 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    EXPECT_EQ(FilesIn(dir_), 1u) << "the body was not being written to a file";
+  }  // closes the connection
+  for (int i = 0; i < 400 && FilesIn(dir_) > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(FilesIn(dir_), 0u);
+}
+
+TEST_F(HttpServerSpoolTest, ExpectContinueIsAnsweredAndARefusalComesBeforeTheBody) {
+  {
+    auto s = Connect();
+    asio::write(s, asio::buffer(std::string("POST /spool HTTP/1.1\r\nHost: a\r\n"
+                                            "Expect: 100-continue\r\nContent-Length: 5\r\n\r\n")));
+    char got[25];
+    asio::read(s, asio::buffer(got));
+    EXPECT_EQ(std::string(got, sizeof(got)), "HTTP/1.1 100 Continue\r\n\r\n");
+    asio::write(s, asio::buffer(std::string("hello")));
+    beast::flat_buffer buf;
+    http::response<http::string_body> res;
+    http::read(s, buf, res);
+    EXPECT_EQ(res.body(), "spooled:hello:5/5");
+  }
+  {
+    auto s = Connect();
+    asio::write(s, asio::buffer(std::string("POST /spool-denied HTTP/1.1\r\nHost: a\r\n"
+                                            "Expect: 100-continue\r\nContent-Length: 5\r\n\r\n")));
+    beast::flat_buffer buf;
+    http::response<http::string_body> res;
+    http::read(s, buf, res);
+    EXPECT_EQ(res.result_int(), 403);
+    EXPECT_EQ(handler_.rejected_status.load(), 403);
+    EXPECT_EQ(FilesIn(dir_), 0u);
+  }
 }
 
 TEST_F(HttpServerTest, AnswersCarryLengthAndHonourHttp10KeepAlive) {
