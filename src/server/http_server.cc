@@ -261,6 +261,9 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     buffer_.consume(n);
     spool.written += n;
+    // An upload of gigabytes may take longer than the body timeout: the
+    // timeout counts from its last progress (its sender was admitted).
+    if (n > 0) SetDeadline(server_->options.body_timeout);
     if (spool.written < spool.size) return Read();
     ::close(spool.fd);
     spool.fd = -1;

@@ -154,7 +154,8 @@ struct HttpServerOptions {
   uint32_t max_header_bytes = 16 * 1024;
   // Time allowed to receive a request's headers once its first byte came.
   std::chrono::milliseconds header_timeout{10000};
-  // Time allowed to receive a request's body after its headers.
+  // Time allowed to receive a request's body after its headers; for a body
+  // written to a file (HttpHandler::SpoolDir), since its last bytes came.
   std::chrono::milliseconds body_timeout{30000};
   // How long an idle keep-alive connection stays open.
   std::chrono::milliseconds idle_timeout{30000};

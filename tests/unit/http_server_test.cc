@@ -322,7 +322,6 @@ class HttpServerSpoolTest : public HttpServerTest {
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
     handler_.spool_dir = dir_.string();
-    Start();
   }
   void TearDown() override {
     HttpServerTest::TearDown();
@@ -332,6 +331,7 @@ class HttpServerSpoolTest : public HttpServerTest {
 };
 
 TEST_F(HttpServerSpoolTest, SpooledBodiesReachTheHandlerAsAFileThatIsRemovedAfterwards) {
+  Start();
   auto s = Connect();
   std::string body(300 * 1024, 'x');
   body.replace(0, 5, "start");
@@ -346,6 +346,7 @@ TEST_F(HttpServerSpoolTest, SpooledBodiesReachTheHandlerAsAFileThatIsRemovedAfte
 }
 
 TEST_F(HttpServerSpoolTest, PipelinedRequestsAfterASpooledBodyAreKept) {
+  Start();
   auto s = Connect();
   asio::write(s, asio::buffer(std::string("POST /spool HTTP/1.1\r\nHost: a\r\nContent-Length: 6\r\n"
                                           "\r\nabcdefPOST /x HTTP/1.1\r\nHost: a\r\n"
@@ -359,6 +360,7 @@ TEST_F(HttpServerSpoolTest, PipelinedRequestsAfterASpooledBodyAreKept) {
 }
 
 TEST_F(HttpServerSpoolTest, AChunkedBodyStaysInMemory) {
+  Start();
   auto s = Connect();
   asio::write(s, asio::buffer(std::string("POST /spool HTTP/1.1\r\nHost: a\r\n"
                                           "Transfer-Encoding: chunked\r\n\r\n"
@@ -370,6 +372,7 @@ TEST_F(HttpServerSpoolTest, AChunkedBodyStaysInMemory) {
 }
 
 TEST_F(HttpServerSpoolTest, AClientThatLeavesMidBodyLeavesNoFile) {
+  Start();
   {
     auto s = Connect();
     asio::write(s, asio::buffer(std::string("POST /spool HTTP/1.1\r\nHost: a\r\n"
@@ -384,6 +387,7 @@ TEST_F(HttpServerSpoolTest, AClientThatLeavesMidBodyLeavesNoFile) {
 }
 
 TEST_F(HttpServerSpoolTest, ExpectContinueIsAnsweredAndARefusalComesBeforeTheBody) {
+  Start();
   {
     auto s = Connect();
     asio::write(s, asio::buffer(std::string("POST /spool HTTP/1.1\r\nHost: a\r\n"
@@ -408,6 +412,34 @@ TEST_F(HttpServerSpoolTest, ExpectContinueIsAnsweredAndARefusalComesBeforeTheBod
     EXPECT_EQ(handler_.rejected_status.load(), 403);
     EXPECT_EQ(FilesIn(dir_), 0u);
   }
+}
+
+// The body timeout of a spooled body counts from its last progress: an
+// upload of gigabytes may take longer than the timeout, as long as it moves.
+TEST_F(HttpServerSpoolTest, ASpooledBodyThatKeepsComingOutlivesTheBodyTimeout) {
+  HttpServerOptions options;
+  options.body_timeout = std::chrono::milliseconds(300);
+  Start(options);
+  auto s = Connect();
+  asio::write(s, asio::buffer(std::string("POST /spool HTTP/1.1\r\nHost: a\r\n"
+                                          "Content-Length: 5\r\n\r\n")));
+  for (char c : std::string("slow!")) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(150));
+    asio::write(s, asio::buffer(&c, 1));
+  }
+  beast::flat_buffer buf;
+  http::response<http::string_body> res;
+  http::read(s, buf, res);
+  EXPECT_EQ(res.body(), "spooled:slow!:5/5");
+  // A spooled body that stops is still cut off.
+  asio::write(s, asio::buffer(std::string("POST /spool HTTP/1.1\r\nHost: a\r\n"
+                                          "Content-Length: 5\r\n\r\nab")));
+  timeval five_seconds{5, 0};  // a server that never cuts it off fails, not hangs
+  ::setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &five_seconds, sizeof(five_seconds));
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(ReadUntilClosed(s), "");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
+  EXPECT_EQ(FilesLeftIn(dir_), 0u);
 }
 
 TEST_F(HttpServerTest, AnswersCarryLengthAndHonourHttp10KeepAlive) {
