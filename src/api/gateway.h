@@ -4,7 +4,8 @@
 // constant time, or loopback-only when no token is configured), routes the
 // request, and on the way back adds X-Request-Id, records
 // mast_requests_total / mast_request_duration_seconds and writes one access
-// log line. Authentication, rate limits and caching will sit here too.
+// log line. Artifact uploads are written to disk as they arrive (spool_dir),
+// their credentials checked on the header, before the body is sent.
 //
 // Thread-safety: routes are added before serving; Handle() is then safe from
 // any thread.

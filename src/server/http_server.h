@@ -8,6 +8,13 @@
 // keep-alive timeout, and a cap on open connections (excess connections are
 // closed at once and counted).
 //
+// Large bodies (uploads): where the handler names a directory for a target
+// (SpoolDir), a body sent with a Content-Length is written to a file there
+// as it arrives instead of memory, after the handler has admitted the
+// request on its header alone (AdmitBody: credentials, before the client
+// sends the body); `Expect: 100-continue` is answered once the header is
+// accepted.
+//
 // Graceful shutdown (Shutdown()): stop listening, but first take the
 // connections the kernel already accepted; close keep-alive connections on
 // which no byte of a new request has arrived; read, run and answer (with
