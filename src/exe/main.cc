@@ -13,6 +13,7 @@
 
 #include "common/json_writer.h"
 #include "api/classic_api.h"
+#include "cli/config_file.h"
 #include "cli/features_cli.h"
 #include "cli/predictions_cli.h"
 #include "cli/models_cli.h"
@@ -554,6 +555,11 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   serve->add_flag("--print-config", config.print_config,
                   "Print the effective configuration as JSON and exit");
+  std::string config_file;
+  serve->add_option("--config", config_file,
+                    "YAML file of settings (flag names without '--'); flags and their "
+                    "environment variables win over it")
+      ->envname("MAST_CONFIG");
 
   mast::AddRegistryCommands(&app);
   mast::AddFeatureCommands(&app);
@@ -569,7 +575,15 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   }
-  if (serve->parsed()) return mast::Serve(config);
+  if (serve->parsed()) {
+    if (!config_file.empty()) {
+      if (mast::Status applied = mast::ApplyConfigFile(serve, config_file); !applied.ok()) {
+        std::cerr << "mast: " << applied.message() << "\n";
+        return 2;
+      }
+    }
+    return mast::Serve(config);
+  }
   int code = mast::RunRegistryCommands();
   if (code < 0) code = mast::RunFeatureCommands();
   if (code < 0) code = mast::RunPredictionCommands();

@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <fstream>
 
 #include "e2e/e2e_util.h"
 #include "e2e/http_client.h"
@@ -136,6 +137,36 @@ TEST_F(CliTest, ImportLoadsARepositoryFolder) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   EXPECT_EQ(ready.status, 200) << ready.Describe();
+}
+
+// `mast serve --config FILE`: settings from a YAML file, under the flags and
+// their environment variables; a wrong file stops the start with exit 2 and
+// a line naming where.
+TEST(ServeConfigFileTest, SettingsComeFromTheFileUnlessAFlagOrVariableSetsThem) {
+  TempDir dir;
+  const std::string file = (dir.path() / "mast.yaml").string();
+  std::ofstream(file) << "port: 9123\nmax_upload_bytes: 12345\nbusy-poll-us: 0\n"
+                         "log_level: WARNING\nhost: 127.0.0.2\n";
+  CliRun r = RunCli("serve --config " + file + " --port 9000 --print-config",
+                    "MAST_MAX_UPLOAD_BYTES=777");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  json::object shown = json::parse(r.out).as_object();
+  EXPECT_EQ(shown.at("port").as_int64(), 9000) << "the flag wins";
+  EXPECT_EQ(shown.at("max_upload_bytes").as_int64(), 777) << "the variable wins";
+  EXPECT_EQ(shown.at("busy_poll_us").as_int64(), 0);
+  EXPECT_EQ(shown.at("log_level").as_string(), "WARNING");
+  EXPECT_EQ(shown.at("host").as_string(), "127.0.0.2");
+  // The file named by MAST_CONFIG instead of the flag.
+  CliRun by_env = RunCli("serve --print-config", "MAST_CONFIG=" + file);
+  ASSERT_EQ(by_env.exit_code, 0) << by_env.out;
+  EXPECT_EQ(json::parse(by_env.out).at("port").as_int64(), 9123);
+
+  std::ofstream(file) << "port: 9123\nportt: 1\n";
+  CliRun bad = RunCli("serve --config " + file);
+  EXPECT_EQ(bad.exit_code, 2) << bad.out;
+  EXPECT_NE(bad.out.find(file + ": line 2: unknown setting 'portt'"), std::string::npos) << bad.out;
+  CliRun missing = RunCli("serve --config " + file + ".absent");
+  EXPECT_EQ(missing.exit_code, 2) << missing.out;
 }
 
 }  // namespace
