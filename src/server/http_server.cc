@@ -314,7 +314,11 @@ class Session : public std::enable_shared_from_this<Session> {
   // are written only after the body is read.
   void SendContinue() {
     const HttpRequest& request = parser_->get();
+    // A body that has already arrived was not waiting (the common case:
+    // a small body in the header's packet); no header lookup then.
+    const auto length = parser_->content_length();
     if (request.version() < 11 || parser_->is_done() ||
+        (length && buffer_.size() >= *length) ||
         !beast::iequals(request[http::field::expect], "100-continue")) {
       return;
     }
