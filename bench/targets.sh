@@ -263,6 +263,16 @@ perf_run perf_nginx_1 "http://127.0.0.1:$NGINX_PORT"
 perf_run perf_mast_1 "$MAST"
 stop "$NGINX_PID"
 RSS_LOADED_KIB=$(rss_kib "$MAST_PID")
+# Target 7 measured directly as well: mast's CPU time (user + system, from
+# /proc) for 1000 scrapes in a row, after the load above filled the metrics.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+SCRAPE_TICKS_BEFORE=$(cpu_ticks "$MAST_PID")
+SCRAPE_START_NS=$(date +%s%N)
+for _ in $(seq 1000); do echo "url = \"$MAST/metrics\""; done >"$TMP/scrape_urls"
+curl -sf -K "$TMP/scrape_urls" -o /dev/null || die "scraping /metrics failed"
+SCRAPE_WALL_MS=$(( ($(date +%s%N) - SCRAPE_START_NS) / 1000000 ))
+SCRAPE_TICKS=$(( $(cpu_ticks "$MAST_PID") - SCRAPE_TICKS_BEFORE ))
+SCRAPE_BYTES=$(curl -sf "$MAST/metrics" | wc -c)
 stop "$MAST_PID"
 
 # --- memory: 20 small models ---------------------------------------------------------
@@ -370,6 +380,12 @@ for kind in KINDS:
         "%.0f" % (r[f"{kind}_r{i}"][field] * scale) for i in (1, 2, 3))))
 for name, values in RATIOS.items():
     print("  %-15s per round: %s" % (name, ", ".join("%.3f" % v for v in values)))
+# CPU per scrape: ticks are 1/100 s (USER_HZ), over 1000 scrapes; an upper
+# bound (it includes the I/O threads polling after each scrape).
+scrape_cpu_ms = $SCRAPE_TICKS * 10.0 / 1000
+print("/metrics: %d bytes; 1000 scrapes took %d ms of wall time and %.2f ms of mast's CPU each, "
+      "so one a second uses at most %.2f%% of the 2 cores" % ($SCRAPE_BYTES, $SCRAPE_WALL_MS,
+      scrape_cpu_ms, scrape_cpu_ms / 1000 / 2 * 100))
 print("MLP: one row %.3f ms, a 32-row batch %.3f ms; batched model ran %s batches for %s rows"
       % (float("$MLP_ROW_MS"), batch_ms, "$MLP_BATCHES", "$MLP_BATCH_ROWS"))
 print("RSS: start %.1f MiB, after load %.1f MiB; 1 model %.1f MiB, 20 models %.1f MiB; "
@@ -385,6 +401,7 @@ if bad:
     print("non-2xx answers in: " + ", ".join(bad))
 json.dump({"runs": r, "targets": [{"name": n, "value": v, "goal": g, "ok": ok(v)} for n, v, g, ok in rows],
            "each_request_at_1": {n: json.load(open(f"{tmp}/{n}.json"))["levels"][0]
-                                 for n in ("perf_mast_1", "perf_nginx_1")}},
+                                 for n in ("perf_mast_1", "perf_nginx_1")},
+           "scrape_cpu_ms": scrape_cpu_ms},
           open(out, "w"), indent=1)
 PYEOF
