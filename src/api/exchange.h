@@ -24,7 +24,7 @@
 namespace mast {
 
 // The shape of a route's error bodies, also for the gateway's own answers
-// (401, 403, 404, 405, 429) on it:
+// (401, 403, 404, 405, 413) on it:
 //   kClassic  {"detail": "..."}                          (FastAPI's)
 //   kOip      {"error": "..."}                           (the Open Inference Protocol's)
 //   kNative   {"error": {"code": "NOT_FOUND", "message": "..."}}

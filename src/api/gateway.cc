@@ -244,18 +244,13 @@ void Gateway::Run(std::shared_ptr<Exchange> ex, const PeerInfo& peer) {
   ex->ReplyError(404, StatusCode::kNotFound, message);
 }
 
-HttpResponse Gateway::Reject(int status, std::string_view target,
+HttpResponse Gateway::Reject(int status, StatusCode code, std::string_view target,
                              std::string_view message) {
   std::string_view path = target.substr(0, target.find('?'));
   HttpResponse r{static_cast<http::status>(status), 11};
   r.set(http::field::content_type, "application/json");
   r.set("X-Request-Id", NewRequestId());
-  StatusCode code = StatusCode::kInvalidArgument;
-  if (status == 401) code = StatusCode::kUnauthenticated;
-  if (status == 403) code = StatusCode::kPermissionDenied;
-  if (status == 413) code = StatusCode::kPayloadTooLarge;
-  if (status >= 500) code = StatusCode::kInternal;
-  if (status == 401) r.set(http::field::www_authenticate, "Bearer");
+  if (code == StatusCode::kUnauthenticated) r.set(http::field::www_authenticate, "Bearer");
   r.body() = ErrorBody(StyleForPath(path), code, message);
   metrics_->requests->WithLabels({"", "", "", std::to_string(status)})->Increment();
   LogInfo("request rejected", {{"route", path},

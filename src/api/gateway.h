@@ -68,7 +68,7 @@ class Gateway final : public HttpHandler {
   std::string SpoolDir(std::string_view target) override;
   // Management routes check credentials before an upload's body is read.
   Status AdmitBody(const HttpRequest& header, const PeerInfo& peer) override;
-  HttpResponse Reject(int status, std::string_view target,
+  HttpResponse Reject(int status, StatusCode code, std::string_view target,
                       std::string_view message) override;
 
   // Called by Exchange: records the request (metrics, access log; a

@@ -221,19 +221,18 @@ class Session : public std::enable_shared_from_this<Session> {
   // new file in `dir`; false if the request was rejected.
   bool StartSpool(const std::string& dir, uint64_t size) {
     thread_local std::mt19937_64 rng{std::random_device{}()};
-    auto spool = std::make_unique<Spool>();
-    spool->size = size;
-    spool->path = dir + "/upload." + std::to_string(rng());
-    spool->fd = ::open(spool->path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (spool->fd < 0) {
-      const int error = errno;
-      spool->path.clear();  // not ours to remove
-      RejectStorage(error);
+    std::string path = dir + "/upload." + std::to_string(rng());
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+      RejectStorage(errno);
       return false;
     }
+    auto spool = std::make_unique<Spool>();
+    spool->fd = fd;
+    spool->body = std::make_shared<SpooledBody>(std::move(path), size);
     // Claims the space first, so that a full disk refuses the upload before
     // its bytes are sent (filesystems without fallocate just write later).
-    const int reserved = size > 0 ? ::posix_fallocate(spool->fd, 0, static_cast<off_t>(size)) : 0;
+    const int reserved = size > 0 ? ::posix_fallocate(fd, 0, static_cast<off_t>(size)) : 0;
     if (reserved == ENOSPC || reserved == EFBIG) {
       RejectStorage(reserved);
       return false;
@@ -246,8 +245,8 @@ class Session : public std::enable_shared_from_this<Session> {
   // all of it is written, reads more otherwise.
   void SpoolBody() {
     Spool& spool = *spool_;
-    const size_t n =
-        static_cast<size_t>(std::min<uint64_t>(buffer_.size(), spool.size - spool.written));
+    const uint64_t size = spool.body->size;
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(buffer_.size(), size - spool.written));
     const char* data = static_cast<const char*>(buffer_.data().data());
     for (size_t done = 0; done < n;) {
       const ssize_t w = ::write(spool.fd, data + done, n - done);
@@ -264,19 +263,16 @@ class Session : public std::enable_shared_from_this<Session> {
     // An upload of gigabytes may take longer than the body timeout: the
     // timeout counts from its last progress (its sender was admitted).
     if (n > 0) SetDeadline(server_->options.body_timeout);
-    if (spool.written < spool.size) return Read();
-    ::close(spool.fd);
-    spool.fd = -1;
-    auto body = std::make_shared<SpooledBody>(std::move(spool.path), spool.size);
-    spool.path.clear();
-    spool_.reset();
+    if (spool.written < size) return Read();
+    std::shared_ptr<SpooledBody> body = std::move(spool.body);
+    spool_.reset();  // closes the file; `body` keeps it
     Dispatch(std::move(body));
   }
 
   // 507 when the disk is full, 500 for any other failure to store a body.
   void RejectStorage(int error) {
     const bool full = error == ENOSPC || error == EDQUOT || error == EFBIG;
-    Reject(full ? 507 : 500,
+    Reject(full ? 507 : 500, StatusCode::kInternal,
            std::string("cannot store the request body: ") + std::strerror(error));
   }
 
@@ -298,7 +294,7 @@ class Session : public std::enable_shared_from_this<Session> {
       if (!dir.empty()) {
         const Status admitted = server_->handler->AdmitBody(parser_->get(), peer_);
         if (!admitted.ok()) {
-          Reject(HttpStatusFor(admitted.code()), admitted.message());
+          Reject(HttpStatusFor(admitted.code()), admitted.code(), admitted.message());
           return false;
         }
         if (!StartSpool(dir, *parser_->content_length())) return false;
@@ -330,12 +326,12 @@ class Session : public std::enable_shared_from_this<Session> {
   void OnReadError(beast::error_code ec) {
     if (closed_) return;
     if (ec == http::error::body_limit) {
-      return Reject(413, "request body exceeds the limit of " +
+      return Reject(413, StatusCode::kPayloadTooLarge, "request body exceeds the limit of " +
                              std::to_string(body_limit_) +
                              " bytes");
     }
     if (ec == http::error::header_limit) {
-      return Reject(431, "request headers exceed the limit of " +
+      return Reject(431, StatusCode::kInvalidArgument, "request headers exceed the limit of " +
                              std::to_string(server_->options.max_header_bytes) +
                              " bytes");
     }
@@ -351,7 +347,8 @@ class Session : public std::enable_shared_from_this<Session> {
       return Close();
     }
     // Any other parse error is a malformed request.
-    Reject(400, std::string("malformed HTTP request: ") + ec.message());
+    Reject(400, StatusCode::kInvalidArgument,
+           std::string("malformed HTTP request: ") + ec.message());
   }
 
   // Hands the request read to the handler; `spooled` is its body if it was
@@ -444,12 +441,12 @@ class Session : public std::enable_shared_from_this<Session> {
     ReadRequest();
   }
 
-  void Reject(int status, const std::string& message) {
+  void Reject(int status, StatusCode code, const std::string& message) {
     std::string target;
     if (parser_ && parser_->is_header_done()) {
       target = std::string(parser_->get().target());
     }
-    HttpResponse r = server_->handler->Reject(status, target, message);
+    HttpResponse r = server_->handler->Reject(status, code, target, message);
     keep_alive_ = false;
     Write(std::move(r), /*counted=*/false);
   }
@@ -584,17 +581,13 @@ class Session : public std::enable_shared_from_this<Session> {
   PeerInfo peer_;
   size_t body_limit_ = 0;  // of the request being read
   // A body being written to a file as it arrives (HttpHandler::SpoolDir).
-  // Destroying it (the connection closed before the body was complete)
-  // removes the file.
+  // Destroying it before the body is complete (the connection closed)
+  // removes the file, through its SpooledBody.
   struct Spool {
     int fd = -1;
-    std::string path;
-    uint64_t size = 0;  // the Content-Length
+    std::shared_ptr<SpooledBody> body;  // its path and size (the Content-Length)
     uint64_t written = 0;
-    ~Spool() {
-      if (fd >= 0) ::close(fd);
-      if (!path.empty()) ::unlink(path.c_str());
-    }
+    ~Spool() { ::close(fd); }
   };
   std::unique_ptr<Spool> spool_;
   beast::flat_buffer buffer_;

@@ -142,9 +142,10 @@ class HttpHandler {
   virtual void HandleSpooled(HttpRequest request, std::shared_ptr<SpooledBody> body,
                              const PeerInfo& peer, HttpResponder respond);
   // Answers a request the server rejected before any handler ran (too large
-  // a body: 413, too large a header: 431), so that the error has the API's
-  // shape. `target` may be empty if the request line was not read.
-  virtual HttpResponse Reject(int status, std::string_view target,
+  // a body: 413, too large a header: 431, refused by AdmitBody), so that the
+  // error has the API's shape; `code` is the cause in mast's terms. `target`
+  // may be empty if the request line was not read.
+  virtual HttpResponse Reject(int status, StatusCode code, std::string_view target,
                               std::string_view message) = 0;
 };
 

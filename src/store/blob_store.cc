@@ -95,17 +95,31 @@ BlobStore::~BlobStore() {
   ::close(lock_fd_);
 }
 
-StatusOr<BlobInfo> BlobStore::Put(std::string_view data) {
-  BlobInfo info{Sha256Digest(data), static_cast<int64_t>(data.size())};
+namespace {
+
+// Where blob `info` goes under `root`, its directory created; `*stored`
+// says whether that path already holds it.
+StatusOr<fs::path> PlaceFor(const std::string& root, const BlobInfo& info, bool* stored) {
   const std::string hex = info.digest.substr(7);
-  const fs::path dir = fs::path(root_) / "sha256" / hex.substr(0, 2);
+  const fs::path dir = fs::path(root) / "sha256" / hex.substr(0, 2);
   const fs::path final_path = dir / hex;
   std::error_code ec;
-  if (fs::exists(final_path, ec) && static_cast<int64_t>(fs::file_size(final_path, ec)) == info.size_bytes) {
-    return info;
-  }
+  *stored = fs::exists(final_path, ec) &&
+            static_cast<int64_t>(fs::file_size(final_path, ec)) == info.size_bytes;
+  if (*stored) return final_path;
   fs::create_directories(dir, ec);
   if (ec) return Internal("cannot create '" + dir.string() + "': " + ec.message());
+  return final_path;
+}
+
+}  // namespace
+
+StatusOr<BlobInfo> BlobStore::Put(std::string_view data) {
+  BlobInfo info{Sha256Digest(data), static_cast<int64_t>(data.size())};
+  bool stored = false;
+  ASSIGN_OR_RETURN(const fs::path final_path, PlaceFor(root_, info, &stored));
+  if (stored) return info;
+  const std::string hex = info.digest.substr(7);
 
   thread_local std::mt19937_64 rng{std::random_device{}()};
   const std::string tmp = (fs::path(tmp_dir_) / (hex + "." + std::to_string(rng()))).string();
@@ -135,7 +149,7 @@ StatusOr<BlobInfo> BlobStore::Put(std::string_view data) {
     ::unlink(tmp.c_str());
     return s;
   }
-  RETURN_IF_ERROR(FsyncPath(dir.string(), O_RDONLY | O_DIRECTORY));
+  RETURN_IF_ERROR(FsyncPath(final_path.parent_path().string(), O_RDONLY | O_DIRECTORY));
   return info;
 }
 
@@ -145,15 +159,9 @@ StatusOr<BlobInfo> BlobStore::PutFile(const std::string& path) {
   const auto size = fs::file_size(path, ec);
   if (ec) return Internal("cannot read the size of '" + path + "': " + ec.message());
   BlobInfo info{std::move(digest), static_cast<int64_t>(size)};
-  const std::string hex = info.digest.substr(7);
-  const fs::path dir = fs::path(root_) / "sha256" / hex.substr(0, 2);
-  const fs::path final_path = dir / hex;
-  if (fs::exists(final_path, ec) &&
-      static_cast<int64_t>(fs::file_size(final_path, ec)) == info.size_bytes) {
-    return info;
-  }
-  fs::create_directories(dir, ec);
-  if (ec) return Internal("cannot create '" + dir.string() + "': " + ec.message());
+  bool stored = false;
+  ASSIGN_OR_RETURN(const fs::path final_path, PlaceFor(root_, info, &stored));
+  if (stored) return info;
   // The content must be on disk before its name is.
   int fd = ::open(path.c_str(), O_RDWR);
   if (fd < 0) return Errno("open " + path);
@@ -163,22 +171,8 @@ StatusOr<BlobInfo> BlobStore::PutFile(const std::string& path) {
     return s;
   }
   ::close(fd);
-  if (::rename(path.c_str(), final_path.c_str()) != 0) {
-    if (errno != EXDEV) return Errno("rename " + path);
-    // Another filesystem: through a copy in this store's own directory.
-    thread_local std::mt19937_64 rng{std::random_device{}()};
-    const fs::path tmp = fs::path(tmp_dir_) / (hex + "." + std::to_string(rng()));
-    fs::copy_file(path, tmp, ec);
-    if (ec) return Internal("cannot copy '" + path + "': " + ec.message());
-    RETURN_IF_ERROR(FsyncPath(tmp.string(), O_RDONLY));
-    if (::rename(tmp.c_str(), final_path.c_str()) != 0) {
-      Status s = Errno("rename " + tmp.string());
-      ::unlink(tmp.c_str());
-      return s;
-    }
-    ::unlink(path.c_str());
-  }
-  RETURN_IF_ERROR(FsyncPath(dir.string(), O_RDONLY | O_DIRECTORY));
+  if (::rename(path.c_str(), final_path.c_str()) != 0) return Errno("rename " + path);
+  RETURN_IF_ERROR(FsyncPath(final_path.parent_path().string(), O_RDONLY | O_DIRECTORY));
   return info;
 }
 

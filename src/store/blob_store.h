@@ -41,10 +41,10 @@ class BlobStore {
   // Stores `data`; returns its digest and size. Storing existing content is
   // a no-op that returns the same digest.
   StatusOr<BlobInfo> Put(std::string_view data);
-  // Stores the content of the file at `path` (an upload written to
-  // temp_dir(), say) by moving the file into place: it is gone afterwards
-  // unless the content was already stored, in which case it is left as it
-  // was. A file on another filesystem is copied.
+  // Stores the content of the file at `path`, which must be on the store's
+  // filesystem (an upload written to temp_dir(), say), by moving the file
+  // into place: it is gone afterwards unless the content was already
+  // stored, in which case it is left as it was.
   StatusOr<BlobInfo> PutFile(const std::string& path);
 
   // This store's own temporary directory (removed by the next Create() if

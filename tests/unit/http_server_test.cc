@@ -66,7 +66,8 @@ class FakeHandler : public HttpHandler {
     const bool complete_;
     std::atomic<int> next_{0};
   };
-  HttpResponse Reject(int status, std::string_view target, std::string_view message) override {
+  HttpResponse Reject(int status, StatusCode, std::string_view target,
+                      std::string_view message) override {
     rejected_status = status;
     HttpResponse r{static_cast<http::status>(status), 11};
     r.body() = std::string(message);

@@ -339,7 +339,7 @@ class PerfTargetHandler : public HttpHandler {
     r.prepare_payload();
     respond(std::move(r));
   }
-  HttpResponse Reject(int status, std::string_view, std::string_view) override {
+  HttpResponse Reject(int status, StatusCode, std::string_view, std::string_view) override {
     return HttpResponse{static_cast<http::status>(status), 11};
   }
   void Release() {
