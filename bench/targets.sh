@@ -19,7 +19,8 @@
 #      per further small model, 20 of them (<= 5 MiB each).
 #   6. Start to ready (/v2/health/ready 200) for the example model (<= 0.5 s).
 #   7. /metrics scraped every second during target 1's load: throughput cost
-#      (< 3%).
+#      (< 3%), as mast's CPU per scrape over its CPU per second under that
+#      load; the throughput of scraped against unscraped runs beside it.
 #
 # Every server listens on 127.0.0.1 on a free port and shares the 2 cores
 # with wrk, like the reference figures in the issue. Prints a table of
@@ -58,6 +59,8 @@ trap 'exit 130' INT TERM
 free_port() {
   "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
+# CPU time (user + system) of a process so far, in ticks of 1/100 s (USER_HZ).
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 wait_ready() {  # url pid
   local i
   for ((i = 0; i < 600; i++)); do
@@ -96,12 +99,15 @@ wrk_run() {
     WRK_BODY_FILE="$body" wrk -t"$threads" -c"$conns" -d"${WARMUP}s" -s "$BENCH/post.lua" "$url" \
       >/dev/null
   fi
-  local before after
+  local before after ticks=0
   before=$(head -1 /proc/stat)
+  [[ -n "${CPU_PID:-}" ]] && ticks=$(cpu_ticks "$CPU_PID")
   WRK_BODY_FILE="$body" wrk -t"$threads" -c"$conns" -d"${DURATION}s" --latency \
     -s "$BENCH/post.lua" "$url" >"$TMP/$name.txt"
   after=$(head -1 /proc/stat)
   steal_pct "$before" "$after" >"$TMP/$name.steal"
+  # With CPU_PID set: that process's CPU ticks during the measured run.
+  if [[ -n "${CPU_PID:-}" ]]; then echo $(($(cpu_ticks "$CPU_PID") - ticks)) >"$TMP/$name.cpu"; fi
   echo "  $name: $(grep Requests/sec "$TMP/$name.txt") (steal $(cat "$TMP/$name.steal")%)" >&2
 }
 
@@ -232,9 +238,13 @@ for round in 1 2 3; do
   wrk_run "nginx_32_r$round" "http://127.0.0.1:$NGINX_PORT/predict" 32 2 "$SAMPLE"
   wrk_run "mast_32_r$round" "$MAST/predict" 32 2 "$SAMPLE"
   wrk_run "oip_32_r$round" "$MAST/v2/models/churn/infer" 32 2 "$OIP_BODY"
-  wrk_run "mastb_32_r$round" "$MAST/predict" 32 2 "$SAMPLE"
-  # The same /predict load while /metrics is scraped every second.
-  ( while true; do curl -s -o /dev/null "$MAST/metrics"; sleep 1; done ) &
+  CPU_PID=$MAST_PID wrk_run "mastb_32_r$round" "$MAST/predict" 32 2 "$SAMPLE"
+  # The same /predict load while /metrics is scraped every second, over one
+  # kept-alive connection like Prometheus's (one curl process: starting one
+  # per scrape would cost the shared cores more than the scrape).
+  for _ in $(seq $((WARMUP + DURATION + 5))); do echo "url = \"$MAST/metrics\""; done \
+    >"$TMP/scrape_every_second"
+  curl -s --rate 1/s -K "$TMP/scrape_every_second" >/dev/null &
   SCRAPER=$!
   wrk_run "scraped_32_r$round" "$MAST/predict" 32 2 "$SAMPLE"
   kill "$SCRAPER"; wait "$SCRAPER" 2>/dev/null || true
@@ -263,13 +273,12 @@ perf_run perf_nginx_1 "http://127.0.0.1:$NGINX_PORT"
 perf_run perf_mast_1 "$MAST"
 stop "$NGINX_PID"
 RSS_LOADED_KIB=$(rss_kib "$MAST_PID")
-# Target 7 measured directly as well: mast's CPU time (user + system, from
-# /proc) for 1000 scrapes in a row, after the load above filled the metrics.
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# Target 7 measured directly: mast's CPU time (user + system, from /proc)
+# for 1000 scrapes in a row, after the load above filled the metrics.
 SCRAPE_TICKS_BEFORE=$(cpu_ticks "$MAST_PID")
 SCRAPE_START_NS=$(date +%s%N)
 for _ in $(seq 1000); do echo "url = \"$MAST/metrics\""; done >"$TMP/scrape_urls"
-curl -sf -K "$TMP/scrape_urls" -o /dev/null || die "scraping /metrics failed"
+curl -sf -K "$TMP/scrape_urls" >/dev/null || die "scraping /metrics failed"
 SCRAPE_WALL_MS=$(( ($(date +%s%N) - SCRAPE_START_NS) / 1000000 ))
 SCRAPE_TICKS=$(( $(cpu_ticks "$MAST_PID") - SCRAPE_TICKS_BEFORE ))
 SCRAPE_BYTES=$(curl -sf "$MAST/metrics" | wc -c)
@@ -331,6 +340,17 @@ RATIOS = {
 }
 def ratio(name):
     return statistics.median(RATIOS[name])
+# Target 7: one scrape a second takes scrape_cpu_ms of mast's CPU out of the
+# CPU mast spends per second under target 1's load (both cores busy, the
+# rest is wrk's): the share of its throughput the scrapes cost. The
+# throughput comparison (scraped / unscraped runs) is printed beside it; it
+# drifts by several percent between runs here, more than the 3% it must
+# resolve. Ticks are 1/100 s (USER_HZ); the scrape figure is an upper bound
+# (it includes the I/O threads polling after each scrape).
+scrape_cpu_ms = $SCRAPE_TICKS * 10.0 / 1000
+load_cpu_ms_per_s = statistics.median(
+    int(open(f"{tmp}/mastb_32_r{i}.cpu").read()) * 10.0 / $DURATION for i in (1, 2, 3))
+scrape_cost_pct = 100 * scrape_cpu_ms / load_cpu_ms_per_s
 delay_ms = 2.0
 batch_ms = float("$MLP_BATCH_MS")
 rows = [
@@ -345,8 +365,7 @@ rows = [
   ("5 RSS after start (MiB)", $RSS_START_KIB / 1024, "<= 60", lambda v: v <= 60),
   ("5 RSS per extra model (MiB)", ($RSS_20_KIB - $RSS_1_KIB) / 1024 / 19, "<= 5", lambda v: v <= 5),
   ("6 start to ready (ms)", $READY_MS, "<= 500", lambda v: v <= 500),
-  ("7 /metrics scrape cost (%, median)", 100 * (1 - ratio("scraped/predict")), "< 3",
-   lambda v: v < 3),
+  ("7 /metrics scrape cost (% CPU)", scrape_cost_pct, "< 3", lambda v: v < 3),
 ]
 print()
 print("%-34s %12s %10s  %s" % ("target", "measured", "goal", "verdict"))
@@ -380,12 +399,12 @@ for kind in KINDS:
         "%.0f" % (r[f"{kind}_r{i}"][field] * scale) for i in (1, 2, 3))))
 for name, values in RATIOS.items():
     print("  %-15s per round: %s" % (name, ", ".join("%.3f" % v for v in values)))
-# CPU per scrape: ticks are 1/100 s (USER_HZ), over 1000 scrapes; an upper
-# bound (it includes the I/O threads polling after each scrape).
-scrape_cpu_ms = $SCRAPE_TICKS * 10.0 / 1000
-print("/metrics: %d bytes; 1000 scrapes took %d ms of wall time and %.2f ms of mast's CPU each, "
-      "so one a second uses at most %.2f%% of the 2 cores" % ($SCRAPE_BYTES, $SCRAPE_WALL_MS,
-      scrape_cpu_ms, scrape_cpu_ms / 1000 / 2 * 100))
+print("/metrics: %d bytes; 1000 scrapes took %d ms of wall time and %.2f ms of mast's CPU each; "
+      "under target 1's load mast uses %.0f ms of CPU a second (median), so one scrape a second "
+      "costs %.3f%% of it" % ($SCRAPE_BYTES, $SCRAPE_WALL_MS, scrape_cpu_ms, load_cpu_ms_per_s,
+      scrape_cost_pct))
+print("  cross-check, throughput scraped / unscraped (median of rounds, drifts by several "
+      "percent): %.3f" % ratio("scraped/predict"))
 print("MLP: one row %.3f ms, a 32-row batch %.3f ms; batched model ran %s batches for %s rows"
       % (float("$MLP_ROW_MS"), batch_ms, "$MLP_BATCHES", "$MLP_BATCH_ROWS"))
 print("RSS: start %.1f MiB, after load %.1f MiB; 1 model %.1f MiB, 20 models %.1f MiB; "
@@ -402,6 +421,7 @@ if bad:
 json.dump({"runs": r, "targets": [{"name": n, "value": v, "goal": g, "ok": ok(v)} for n, v, g, ok in rows],
            "each_request_at_1": {n: json.load(open(f"{tmp}/{n}.json"))["levels"][0]
                                  for n in ("perf_mast_1", "perf_nginx_1")},
-           "scrape_cpu_ms": scrape_cpu_ms},
+           "scrape_cpu_ms": scrape_cpu_ms, "load_cpu_ms_per_s": load_cpu_ms_per_s,
+           "scraped_over_unscraped": ratio("scraped/predict")},
           open(out, "w"), indent=1)
 PYEOF
