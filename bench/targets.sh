@@ -26,7 +26,8 @@
 # with wrk, like the reference figures in the issue. Prints a table of
 # figures, targets and verdicts; writes bench/results/targets.json.
 # Environment: DURATION (seconds per wrk run, default 10), WARMUP (2),
-# MAST_BIN (build/mast).
+# STEAL_MAX (1: a wrk run with more hypervisor steal, in percent, is made
+# again), STEAL_RETRIES (2: at most so many times), MAST_BIN (build/mast).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -35,6 +36,8 @@ PY=/usr/bin/python3
 MAST_BIN="${MAST_BIN:-$ROOT/build/mast}"
 DURATION="${DURATION:-10}"
 WARMUP="${WARMUP:-2}"
+STEAL_MAX="${STEAL_MAX:-1}"
+STEAL_RETRIES="${STEAL_RETRIES:-2}"
 SAMPLE="$ROOT/examples/churn/sample.json"
 MODEL_ONNX="$ROOT/examples/churn/model.onnx"
 RESULTS_DIR="$BENCH/results"
@@ -92,23 +95,39 @@ serve_repo() {
   wait_ready "http://127.0.0.1:$SERVED_PORT/v2/health/ready" "$SERVED_PID"
 }
 
-# wrk_run NAME URL CONNS THREADS BODY -> writes $TMP/NAME.txt
+# wrk_run NAME URL CONNS THREADS BODY -> writes $TMP/NAME.txt (and .steal,
+# and .cpu with CPU_PID set: that process's CPU ticks during the run).
+# A run during which the hypervisor took more than STEAL_MAX percent of the
+# CPU time (steal) measured the neighbours as much as the server: it is made
+# again, up to STEAL_RETRIES times, and the attempt with the least steal is
+# kept. Every attempt's steal is kept in NAME.attempts for the report.
 wrk_run() {
   local name=$1 url=$2 conns=$3 threads=$4 body=$5
   if ((WARMUP > 0)); then
     WRK_BODY_FILE="$body" wrk -t"$threads" -c"$conns" -d"${WARMUP}s" -s "$BENCH/post.lua" "$url" \
       >/dev/null
   fi
-  local before after ticks=0
-  before=$(head -1 /proc/stat)
-  [[ -n "${CPU_PID:-}" ]] && ticks=$(cpu_ticks "$CPU_PID")
-  WRK_BODY_FILE="$body" wrk -t"$threads" -c"$conns" -d"${DURATION}s" --latency \
-    -s "$BENCH/post.lua" "$url" >"$TMP/$name.txt"
-  after=$(head -1 /proc/stat)
-  steal_pct "$before" "$after" >"$TMP/$name.steal"
-  # With CPU_PID set: that process's CPU ticks during the measured run.
-  if [[ -n "${CPU_PID:-}" ]]; then echo $(($(cpu_ticks "$CPU_PID") - ticks)) >"$TMP/$name.cpu"; fi
-  echo "  $name: $(grep Requests/sec "$TMP/$name.txt") (steal $(cat "$TMP/$name.steal")%)" >&2
+  local attempt before after ticks=0 steal best=""
+  : >"$TMP/$name.attempts"
+  for ((attempt = 0; attempt <= STEAL_RETRIES; attempt++)); do
+    before=$(head -1 /proc/stat)
+    [[ -n "${CPU_PID:-}" ]] && ticks=$(cpu_ticks "$CPU_PID")
+    WRK_BODY_FILE="$body" wrk -t"$threads" -c"$conns" -d"${DURATION}s" --latency \
+      -s "$BENCH/post.lua" "$url" >"$TMP/$name.try"
+    after=$(head -1 /proc/stat)
+    steal=$(steal_pct "$before" "$after")
+    echo "$steal" >>"$TMP/$name.attempts"
+    echo "  $name: $(grep Requests/sec "$TMP/$name.try") (steal $steal%)" >&2
+    if [[ -z "$best" ]] || awk -v a="$steal" -v b="$best" 'BEGIN { exit !(a < b) }'; then
+      best=$steal
+      mv "$TMP/$name.try" "$TMP/$name.txt"
+      echo "$steal" >"$TMP/$name.steal"
+      if [[ -n "${CPU_PID:-}" ]]; then echo $(($(cpu_ticks "$CPU_PID") - ticks)) >"$TMP/$name.cpu"; fi
+    fi
+    awk -v a="$steal" -v m="$STEAL_MAX" 'BEGIN { exit !(a <= m) }' && break
+    ((attempt < STEAL_RETRIES)) && echo "    steal above $STEAL_MAX%: again" >&2
+  done
+  return 0
 }
 
 # Percent of CPU time the hypervisor took from this machine between two
@@ -242,7 +261,7 @@ for round in 1 2 3; do
   # The same /predict load while /metrics is scraped every second, over one
   # kept-alive connection like Prometheus's (one curl process: starting one
   # per scrape would cost the shared cores more than the scrape).
-  for _ in $(seq $((WARMUP + DURATION + 5))); do echo "url = \"$MAST/metrics\""; done \
+  for _ in $(seq $((WARMUP + (STEAL_RETRIES + 1) * DURATION + 5))); do echo "url = \"$MAST/metrics\""; done \
     >"$TMP/scrape_every_second"
   curl -s --rate 1/s -K "$TMP/scrape_every_second" >/dev/null &
   SCRAPER=$!
@@ -410,6 +429,12 @@ print("MLP: one row %.3f ms, a 32-row batch %.3f ms; batched model ran %s batche
 print("RSS: start %.1f MiB, after load %.1f MiB; 1 model %.1f MiB, 20 models %.1f MiB; "
       "ready in %d ms (logged startup %s ms)" % ($RSS_START_KIB / 1024, $RSS_LOADED_KIB / 1024,
       $RSS_1_KIB / 1024, $RSS_20_KIB / 1024, $READY_MS, "$STARTUP_LOGGED_MS"))
+def attempts(name):
+    return [float(v) for v in open(f"{tmp}/{name}.attempts").read().split()]
+repeated = {n: attempts(n) for n in r if len(attempts(n)) > 1}
+if repeated:
+    print("runs made again for steal above $STEAL_MAX% (steal of each attempt; the least kept): "
+          + "; ".join("%s %s" % (n, ", ".join("%.1f" % v for v in a)) for n, a in repeated.items()))
 stolen = {n: r[n]["steal_pct"] for n in r if r[n]["steal_pct"] >= 5}
 print("hypervisor steal: max %.1f%% (%s)" % (max(v["steal_pct"] for v in r.values()),
       ", ".join("%s %.0f%%" % kv for kv in stolen.items()) if stolen else "no run above 5%"))
@@ -421,7 +446,7 @@ if bad:
 json.dump({"runs": r, "targets": [{"name": n, "value": v, "goal": g, "ok": ok(v)} for n, v, g, ok in rows],
            "each_request_at_1": {n: json.load(open(f"{tmp}/{n}.json"))["levels"][0]
                                  for n in ("perf_mast_1", "perf_nginx_1")},
-           "scrape_cpu_ms": scrape_cpu_ms, "load_cpu_ms_per_s": load_cpu_ms_per_s,
+           "steal_attempts": repeated, "scrape_cpu_ms": scrape_cpu_ms, "load_cpu_ms_per_s": load_cpu_ms_per_s,
            "scraped_over_unscraped": ratio("scraped/predict")},
           open(out, "w"), indent=1)
 PYEOF
