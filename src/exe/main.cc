@@ -25,6 +25,7 @@
 #include "api/predictions_api.h"
 #include "api/registry_api.h"
 #include "api/serving_context.h"
+#include "common/cpu_affinity.h"
 #include "common/logging.h"
 #include "common/worker_pool.h"
 #include "models/model_manager.h"
@@ -58,6 +59,7 @@ struct ServeConfig {
   int intra_op_threads = 1;
   int batch_threads = 0;  // 0: half the cores, at least one
   int busy_poll_us = 100;
+  std::string pin_io_threads = "auto";  // auto, on or off
   int write_coalesce_us = 100;
   size_t max_body_bytes = 4 * 1024 * 1024;
   int max_connections = 1024;
@@ -139,6 +141,7 @@ boost::json::object ConfigJson(const ServeConfig& c) {
           {"intra_op_threads", c.intra_op_threads},
           {"batch_threads", c.batch_threads},
           {"busy_poll_us", c.busy_poll_us},
+          {"pin_io_threads", c.pin_io_threads},
           {"write_coalesce_us", c.write_coalesce_us},
           {"max_body_bytes", c.max_body_bytes},
           {"max_connections", c.max_connections},
@@ -338,6 +341,9 @@ int Serve(ServeConfig config) {
     prediction_log = std::move(opened).value();
   }
 
+  // The CPUs this process may use: a container's cpuset or `taskset` may
+  // give it fewer than the machine has.
+  const std::vector<int> cpus = UsableCpus();
   BatchingSchedulerOptions batching;
   // By default half the cores: the I/O threads (and the clients on the
   // machine) keep the rest, and concurrent batches of a large model do not
@@ -347,7 +353,7 @@ int Serve(ServeConfig config) {
   batching.executor_threads =
       config.batch_threads > 0
           ? config.batch_threads
-          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency() / 2));
+          : std::max(1, static_cast<int>(cpus.size()) / 2);
   auto scheduler = MakeBatchingScheduler(batching, &metrics_registry);
   ServingContext context;
   context.models = &models;
@@ -382,12 +388,16 @@ int Serve(ServeConfig config) {
   HttpServerOptions options;
   options.host = config.host;
   options.port = static_cast<uint16_t>(config.port);
-  options.io_threads = config.io_threads > 0
-                           ? config.io_threads
-                           : std::max(1u, std::thread::hardware_concurrency());
+  options.io_threads = config.io_threads > 0 ? config.io_threads : static_cast<int>(cpus.size());
   options.max_body_bytes = config.max_body_bytes;
   options.max_connections = config.max_connections;
   options.busy_poll = std::chrono::microseconds(config.busy_poll_us);
+  // auto: pinned when the I/O threads, polling, own the process's CPUs one
+  // each (by default on a machine or cpuset the server has to itself).
+  options.pin_io_threads =
+      config.pin_io_threads == "on" ||
+      (config.pin_io_threads == "auto" && options.io_threads > 1 &&
+       options.io_threads == static_cast<int>(cpus.size()) && config.busy_poll_us > 0);
   options.write_coalesce = std::chrono::microseconds(config.write_coalesce_us);
   Scheduler* batches = scheduler.get();
   options.suspend_busy_poll = [batches] { return batches->BackgroundWork(); };
@@ -437,6 +447,8 @@ int Serve(ServeConfig config) {
           .count();
   LogInfo("listening", {{"host", config.host},
                         {"port", http_server->port()},
+                        {"io_threads", options.io_threads},
+                        {"io_threads_pinned", options.pin_io_threads},
                         {"models_loaded", models.snapshot()->loaded_count()},
                         {"startup_ms", ready_ms}});
   FlushLogs();  // the start-up lines now, not with the next batch
@@ -479,8 +491,14 @@ int main(int argc, char** argv) {
   serve->add_option("--log-level", config.log_level, "DEBUG, INFO, WARNING or ERROR")
       ->envname("LOG_LEVEL")->capture_default_str();
   serve->add_option("--io-threads", config.io_threads,
-                    "Threads serving HTTP and running inline inference (0: one per core)")
+                    "Threads serving HTTP and running inline inference (0: one per CPU the "
+                    "process may use)")
       ->envname("MAST_IO_THREADS")->capture_default_str()->check(CLI::Range(0, 256));
+  serve->add_option("--pin-io-threads", config.pin_io_threads,
+                    "Pin each I/O thread to its own CPU: on, off, or auto (when there are as "
+                    "many I/O threads as CPUs the process may use, and they busy-poll)")
+      ->envname("MAST_PIN_IO_THREADS")->capture_default_str()
+      ->check(CLI::IsMember({"auto", "on", "off"}));
   serve->add_option("--busy-poll-us", config.busy_poll_us,
                     "Microseconds an idle I/O thread keeps polling before it sleeps (0: never)")
       ->envname("MAST_BUSY_POLL_US")->capture_default_str()->check(CLI::Range(0, 1000000));

@@ -22,6 +22,8 @@
 #include <boost/beast/core.hpp>
 
 #include "common/completion_batch.h"
+#include "common/cpu_affinity.h"
+#include "common/logging.h"
 #include "common/thread_name.h"
 
 namespace mast {
@@ -795,12 +797,23 @@ void HttpServer::Run() {
   const std::function<bool()>& suspend = impl_->options.suspend_busy_poll;
   std::vector<std::thread> threads;
   PollGroup group(impl_->contexts.size());
+  // Read before any thread is pinned: the CPUs the calling thread may use.
+  const std::vector<int> cpus = impl_->options.pin_io_threads ? UsableCpus() : std::vector<int>{};
+  auto pin = [&cpus](size_t i) {
+    if (cpus.empty()) return;
+    const int cpu = cpus[i % cpus.size()];
+    if (!PinCurrentThread(cpu)) {
+      LogWarning("cannot pin an I/O thread", {{"thread", static_cast<int64_t>(i)}, {"cpu", cpu}});
+    }
+  };
   for (size_t i = 1; i < impl_->contexts.size(); ++i) {
-    threads.emplace_back([this, i, busy_poll, &suspend, &group] {
+    threads.emplace_back([this, i, busy_poll, &suspend, &group, &pin] {
       SetThreadName("mast-io-" + std::to_string(i));
+      pin(i);
       RunContext(impl_->contexts, i, &group, busy_poll, suspend);
     });
   }
+  pin(0);
   RunContext(impl_->contexts, 0, &group, busy_poll, suspend);
   for (auto& t : threads) t.join();
 }

@@ -33,7 +33,8 @@
 // complete on any thread: HttpResponder posts the write back to the
 // connection's thread. Each thread sends the answers of one round of ready
 // requests together at the end of the round (`write_coalesce`), and the
-// threads busy-poll as a group while any of them has work (`busy_poll`).
+// threads busy-poll as a group while any of them has work (`busy_poll`),
+// each on its own CPU with `pin_io_threads`.
 // Ownership: the server owns its io_context and sessions; the handler must
 // outlive the server.
 #ifndef MAST_SERVER_HTTP_SERVER_H_
@@ -175,6 +176,13 @@ struct HttpServerOptions {
   // If set, idle I/O threads poll only while it returns false: e.g. while
   // batches run on other threads, which need the cores more than a poller.
   std::function<bool()> suspend_busy_poll;
+  // Pin I/O thread i (thread 0 is the one calling Run()) to the i-th CPU the
+  // process may run on (round robin if there are more threads). With busy
+  // polling the kernel otherwise now and then puts an idle poller on the
+  // core of the thread that has the work, which leaves the other core idle
+  // and sends the client's wake-ups across cores. Threads these threads start
+  // inherit the pin: they should start none.
+  bool pin_io_threads = false;
   // Answers to quickly handled requests are held until the I/O thread has
   // handled the other requests that are ready, then sent together, so that a
   // client is woken once per round rather than once per answer; an answer

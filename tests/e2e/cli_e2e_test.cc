@@ -1,6 +1,7 @@
 // `mast models ...` and `mast gc` against a real server, as a user runs them.
 #include <gtest/gtest.h>
 
+#include <sched.h>
 #include <sys/wait.h>
 
 #include <cstdio>
@@ -167,6 +168,73 @@ TEST(ServeConfigFileTest, SettingsComeFromTheFileUnlessAFlagOrVariableSetsThem) 
   EXPECT_NE(bad.out.find(file + ": line 2: unknown setting 'portt'"), std::string::npos) << bad.out;
   CliRun missing = RunCli("serve --config " + file + ".absent");
   EXPECT_EQ(missing.exit_code, 2) << missing.out;
+}
+
+// The CPUs a thread may run on, as the kernel lists them ("0-1", "1").
+std::string AllowedCpus(const std::string& status_file) {
+  std::ifstream status(status_file);
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("Cpus_allowed_list:", 0) == 0) {
+      return line.substr(line.find_last_of(" \t") + 1);
+    }
+  }
+  return "";
+}
+
+// The CPU list of the thread of process `pid` named `name` ("" if none).
+std::string AllowedCpusOf(pid_t pid, const std::string& name) {
+  const std::string tasks = "/proc/" + std::to_string(pid) + "/task";
+  for (const auto& task : fs::directory_iterator(tasks)) {
+    std::string comm;
+    std::getline(std::ifstream(task.path() / "comm"), comm);
+    if (comm == name) return AllowedCpus((task.path() / "status").string());
+  }
+  return "";
+}
+
+TEST(ServeIoThreadsTest, OnePinnedIoThreadPerUsableCpuByDefault) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  ASSERT_EQ(sched_getaffinity(0, sizeof(set), &set), 0);
+  std::vector<int> cpus;
+  for (int c = 0; c < CPU_SETSIZE; ++c) {
+    if (CPU_ISSET(c, &set)) cpus.push_back(c);
+  }
+  const std::string all = AllowedCpus("/proc/self/status");
+  const Env env{{"MODEL_PATH", FixtureDir("logreg20_manifest") + "/model.onnx"}};
+  std::string error;
+  auto server = ServerProcess::Start({"serve", "--port", "0"}, env, &error);
+  ASSERT_NE(server, nullptr) << error;
+  const json::object& listening = server->listening_line();
+  EXPECT_EQ(listening.at("io_threads").as_int64(), static_cast<int64_t>(cpus.size()));
+  const bool expect_pinned = cpus.size() > 1;
+  EXPECT_EQ(listening.at("io_threads_pinned").as_bool(), expect_pinned);
+  if (expect_pinned) {
+    EXPECT_EQ(AllowedCpusOf(server->pid(), "mast-io-1"), std::to_string(cpus[1]));
+    EXPECT_EQ(AllowedCpus("/proc/" + std::to_string(server->pid()) + "/status"),
+              std::to_string(cpus[0]))
+        << "the main thread is I/O thread 0";
+  }
+  // Threads started before the I/O threads keep every CPU.
+  EXPECT_EQ(AllowedCpusOf(server->pid(), "mast-log"), all);
+  HttpClient client(server->port());
+  EXPECT_EQ(client.Get("/health").status, 200);
+  EXPECT_TRUE(ExitedCleanly(server->Stop()));
+
+  // Off, or fewer I/O threads than CPUs: nothing pinned.
+  for (const Env& e : {Env{{"MAST_PIN_IO_THREADS", "off"}}, Env{{"MAST_IO_THREADS", "1"}}}) {
+    Env with = env;
+    with.insert(with.end(), e.begin(), e.end());
+    auto unpinned = ServerProcess::Start({"serve", "--port", "0"}, with, &error);
+    ASSERT_NE(unpinned, nullptr) << error;
+    EXPECT_FALSE(unpinned->listening_line().at("io_threads_pinned").as_bool());
+    EXPECT_EQ(AllowedCpus("/proc/" + std::to_string(unpinned->pid()) + "/status"), all);
+    EXPECT_TRUE(ExitedCleanly(unpinned->Stop()));
+  }
+
+  CliRun bad = RunCli("serve --pin-io-threads sometimes --print-config");
+  EXPECT_EQ(bad.exit_code, 2) << bad.out;
+  EXPECT_NE(bad.out.find("--pin-io-threads"), std::string::npos) << bad.out;
 }
 
 }  // namespace

@@ -12,7 +12,10 @@
 #include <fstream>
 #include <future>
 #include <sys/socket.h>
+#include <unistd.h>
 #include <thread>
+
+#include "common/cpu_affinity.h"
 
 namespace mast {
 namespace {
@@ -127,7 +130,10 @@ class HttpServerTest : public ::testing::Test {
     auto s = HttpServer::Create(options, &handler_);
     ASSERT_TRUE(s.ok()) << s.status().message();
     server_ = std::move(s).value();
-    runner_ = std::thread([this] { server_->Run(); });
+    runner_ = std::thread([this] {
+      runner_tid_ = gettid();
+      server_->Run();
+    });
   }
   void TearDown() override {
     if (server_) {
@@ -157,6 +163,7 @@ class HttpServerTest : public ::testing::Test {
   asio::io_context ioc_;
   std::unique_ptr<HttpServer> server_;
   std::thread runner_;
+  std::atomic<pid_t> runner_tid_{0};  // set before Run() is called
 };
 
 TEST_F(HttpServerTest, ServesSeveralRequestsOnOneKeepAliveConnection) {
@@ -283,6 +290,67 @@ TEST_F(HttpServerTest, BusyPollingThreadsServeSleepAndStop) {
   EXPECT_EQ(drained.get_future().get(), 0);
   runner_.join();
   server_.reset();
+}
+
+// The CPUs a thread may run on, as the kernel lists them ("0-1", "1"), from
+// its /proc status file.
+std::string AllowedCpus(const std::filesystem::path& status_file) {
+  std::ifstream status(status_file);
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("Cpus_allowed_list:", 0) == 0) {
+      return line.substr(line.find_last_of(" \t") + 1);
+    }
+  }
+  return "";
+}
+
+// The same for this process's thread named `name`; "" if there is none.
+std::string AllowedCpusOfThread(const std::string& name) {
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::string comm;
+    std::getline(std::ifstream(task.path() / "comm"), comm);
+    if (comm == name) return AllowedCpus(task.path() / "status");
+  }
+  return "";
+}
+
+TEST_F(HttpServerTest, PinnedIoThreadsRunEachOnTheirOwnCpu) {
+  const std::vector<int> cpus = UsableCpus();
+  ASSERT_FALSE(cpus.empty());
+  HttpServerOptions o;
+  o.io_threads = 3;  // more threads than CPUs on small machines: round robin
+  o.pin_io_threads = true;
+  o.busy_poll = std::chrono::microseconds(100);
+  Start(o);
+  tcp::socket s = Connect();
+  ASSERT_EQ(Send(s, http::verb::post, "/x", "a").body(), "echo:a");
+  // Each thread pins itself as it starts: one that has served nothing yet
+  // may still be starting.
+  const std::string runner_status =
+      "/proc/self/task/" + std::to_string(runner_tid_.load()) + "/status";
+  auto pinned = [&] {
+    return AllowedCpusOfThread("mast-io-1") == std::to_string(cpus[1 % cpus.size()]) &&
+           AllowedCpusOfThread("mast-io-2") == std::to_string(cpus[2 % cpus.size()]) &&
+           AllowedCpus(runner_status) == std::to_string(cpus[0]);  // the caller of Run()
+  };
+  for (int i = 0; i < 200 && !pinned(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(AllowedCpusOfThread("mast-io-1"), std::to_string(cpus[1 % cpus.size()]));
+  EXPECT_EQ(AllowedCpusOfThread("mast-io-2"), std::to_string(cpus[2 % cpus.size()]));
+  EXPECT_EQ(AllowedCpus(runner_status), std::to_string(cpus[0]));
+}
+
+TEST_F(HttpServerTest, IoThreadsAreNotPinnedUnlessAsked) {
+  HttpServerOptions o;
+  o.io_threads = 2;
+  Start(o);
+  tcp::socket s = Connect();
+  ASSERT_EQ(Send(s, http::verb::post, "/x", "a").body(), "echo:a");
+  const std::string own = AllowedCpus("/proc/thread-self/status");
+  ASSERT_NE(own, "");
+  EXPECT_EQ(AllowedCpusOfThread("mast-io-1"), own);
+  EXPECT_EQ(AllowedCpus("/proc/self/task/" + std::to_string(runner_tid_.load()) + "/status"), own);
 }
 
 TEST_F(HttpServerTest, ChunkedRequestBodiesAreReassembled) {
