@@ -55,9 +55,9 @@ struct ServeConfig {
   std::string host = "127.0.0.1";
   int port = 8000;
   std::string log_level = "INFO";
-  int io_threads = 0;  // 0: one per core
+  int io_threads = 0;  // 0: one per usable CPU
   int intra_op_threads = 1;
-  int batch_threads = 0;  // 0: half the cores, at least one
+  int batch_threads = 0;  // 0: half the usable CPUs, at least one
   int busy_poll_us = 100;
   std::string pin_io_threads = "auto";  // auto, on or off
   int write_coalesce_us = 100;
