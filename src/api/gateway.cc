@@ -225,22 +225,26 @@ void Gateway::Run(std::shared_ptr<Exchange> ex, const PeerInfo& peer) {
     return;
   }
   ex->style = StyleForPath(ex->path);
+  // An MLflow endpoint is a method and a path: on MLflow's paths, neither an
+  // unknown path nor a known one with another method is one.
+  auto mlflow_no_endpoint = [](const std::string& message) {
+    return json::object{{"error_code", "ENDPOINT_NOT_FOUND"}, {"message", message}};
+  };
   if (ex->match.result == RouteMatch::kMethodNotAllowed) {
     HttpResponse r{http::status::method_not_allowed, ex->request.version()};
     r.set(http::field::allow, ex->match.allowed);
     r.set(http::field::content_type, "application/json");
-    r.body() = ErrorBody(ex->style, StatusCode::kInvalidArgument,
-                         "method " + std::string(ex->request.method_string()) +
-                             " is not allowed on " + std::string(ex->path) +
-                             " (allowed: " + ex->match.allowed + ")");
+    const std::string message = "method " + std::string(ex->request.method_string()) +
+                                " is not allowed on " + std::string(ex->path) +
+                                " (allowed: " + ex->match.allowed + ")";
+    r.body() = ex->style == ErrorStyle::kMlflow
+                   ? ToJson(mlflow_no_endpoint(message))
+                   : ErrorBody(ex->style, StatusCode::kInvalidArgument, message);
     ex->ReplyResponse(std::move(r));
     return;
   }
   const std::string message = "no route " + std::string(ex->path);
-  if (ex->style == ErrorStyle::kMlflow) {  // what an MLflow server says
-    return ex->ReplyJson(404, json::object{{"error_code", "ENDPOINT_NOT_FOUND"},
-                                           {"message", message}});
-  }
+  if (ex->style == ErrorStyle::kMlflow) return ex->ReplyJson(404, mlflow_no_endpoint(message));
   ex->ReplyError(404, StatusCode::kNotFound, message);
 }
 

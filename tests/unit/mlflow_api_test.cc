@@ -570,9 +570,10 @@ TEST_F(MlflowApiTest, GatewayAnswersOnMlflowPathsTakeMlflowsShape) {
   // An endpoint MLflow does not have: ENDPOINT_NOT_FOUND, as an MLflow server says.
   ExpectError(Get("registered-models/no-such-thing"), 404, "ENDPOINT_NOT_FOUND",
               "no route /api/2.0/mlflow/registered-models/no-such-thing");
-  // A method the route does not take.
+  // A method the route does not take: no such endpoint either (MLflow's
+  // endpoints are a method and a path).
   Response wrong = Call(http::verb::put, Path("registered-models/create"), "{}");
-  ExpectError(wrong, 405, "INVALID_PARAMETER_VALUE", "PUT");
+  ExpectError(wrong, 405, "ENDPOINT_NOT_FOUND", "PUT");
   // The OpenAPI document says so.
   boost::system::error_code ec;
   json::value doc = json::parse(OpenApiDocument(gateway_->routes(), "test"), ec);
