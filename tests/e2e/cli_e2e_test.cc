@@ -209,16 +209,22 @@ TEST(ServeIoThreadsTest, OnePinnedIoThreadPerUsableCpuByDefault) {
   EXPECT_EQ(listening.at("io_threads").as_int64(), static_cast<int64_t>(cpus.size()));
   const bool expect_pinned = cpus.size() > 1;
   EXPECT_EQ(listening.at("io_threads_pinned").as_bool(), expect_pinned);
+  // "listening" is logged just before the I/O threads start; an answer
+  // means thread 0 (the main thread, which accepts) runs, and the others pin
+  // themselves as they start.
+  HttpClient client(server->port());
+  EXPECT_EQ(client.Get("/health").status, 200);
+  const std::string main_thread = "/proc/" + std::to_string(server->pid()) + "/status";
   if (expect_pinned) {
-    EXPECT_EQ(AllowedCpusOf(server->pid(), "mast-io-1"), std::to_string(cpus[1]));
-    EXPECT_EQ(AllowedCpus("/proc/" + std::to_string(server->pid()) + "/status"),
-              std::to_string(cpus[0]))
-        << "the main thread is I/O thread 0";
+    const std::string want = std::to_string(cpus[1]);
+    for (int i = 0; i < 200 && AllowedCpusOf(server->pid(), "mast-io-1") != want; ++i) {
+      std::this_thread::sleep_for(10ms);
+    }
+    EXPECT_EQ(AllowedCpusOf(server->pid(), "mast-io-1"), want);
+    EXPECT_EQ(AllowedCpus(main_thread), std::to_string(cpus[0])) << "the main thread is I/O thread 0";
   }
   // Threads started before the I/O threads keep every CPU.
   EXPECT_EQ(AllowedCpusOf(server->pid(), "mast-log"), all);
-  HttpClient client(server->port());
-  EXPECT_EQ(client.Get("/health").status, 200);
   EXPECT_TRUE(ExitedCleanly(server->Stop()));
 
   // Off, or fewer I/O threads than CPUs: nothing pinned.
@@ -228,6 +234,8 @@ TEST(ServeIoThreadsTest, OnePinnedIoThreadPerUsableCpuByDefault) {
     auto unpinned = ServerProcess::Start({"serve", "--port", "0"}, with, &error);
     ASSERT_NE(unpinned, nullptr) << error;
     EXPECT_FALSE(unpinned->listening_line().at("io_threads_pinned").as_bool());
+    HttpClient unpinned_client(unpinned->port());
+    EXPECT_EQ(unpinned_client.Get("/health").status, 200);  // thread 0 runs
     EXPECT_EQ(AllowedCpus("/proc/" + std::to_string(unpinned->pid()) + "/status"), all);
     EXPECT_TRUE(ExitedCleanly(unpinned->Stop()));
   }

@@ -349,6 +349,10 @@ TEST_F(HttpServerTest, IoThreadsAreNotPinnedUnlessAsked) {
   ASSERT_EQ(Send(s, http::verb::post, "/x", "a").body(), "echo:a");
   const std::string own = AllowedCpus("/proc/thread-self/status");
   ASSERT_NE(own, "");
+  // A thread that has served nothing yet may still be starting (unnamed).
+  for (int i = 0; i < 200 && AllowedCpusOfThread("mast-io-1").empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   EXPECT_EQ(AllowedCpusOfThread("mast-io-1"), own);
   EXPECT_EQ(AllowedCpus("/proc/self/task/" + std::to_string(runner_tid_.load()) + "/status"), own);
 }
