@@ -25,7 +25,7 @@
 #include "api/predictions_api.h"
 #include "api/registry_api.h"
 #include "api/serving_context.h"
-#include "common/cpu_affinity.h"
+#include "common/cpus.h"
 #include "common/logging.h"
 #include "common/worker_pool.h"
 #include "models/model_manager.h"
@@ -59,6 +59,7 @@ struct ServeConfig {
   int intra_op_threads = 1;
   int batch_threads = 0;  // 0: half the usable CPUs, at least one
   int busy_poll_us = 100;
+  bool busy_poll_set = false;  // by a flag, the environment or the file
   std::string pin_io_threads = "auto";  // auto, on or off
   int write_coalesce_us = 100;
   size_t max_body_bytes = 4 * 1024 * 1024;
@@ -342,8 +343,16 @@ int Serve(ServeConfig config) {
   }
 
   // The CPUs this process may use: a container's cpuset or `taskset` may
-  // give it fewer than the machine has.
+  // give it fewer than the machine has, and its cgroup's CPU quota (a
+  // Kubernetes CPU limit) may allow less time than those CPUs have.
   const std::vector<int> cpus = UsableCpus();
+  const std::optional<int> cpu_limit = CgroupCpuLimit();
+  const int cpu_budget =
+      std::min(static_cast<int>(cpus.size()), cpu_limit.value_or(static_cast<int>(cpus.size())));
+  // Under a CPU quota, polling time counts against it, and a throttled
+  // process stalls for the rest of the quota period (100 ms by default):
+  // no busy polling unless asked for.
+  const int busy_poll_us = cpu_limit && !config.busy_poll_set ? 0 : config.busy_poll_us;
   BatchingSchedulerOptions batching;
   // By default half the cores: the I/O threads (and the clients on the
   // machine) keep the rest, and concurrent batches of a large model do not
@@ -353,7 +362,7 @@ int Serve(ServeConfig config) {
   batching.executor_threads =
       config.batch_threads > 0
           ? config.batch_threads
-          : std::max(1, static_cast<int>(cpus.size()) / 2);
+          : std::max(1, cpu_budget / 2);
   auto scheduler = MakeBatchingScheduler(batching, &metrics_registry);
   ServingContext context;
   context.models = &models;
@@ -388,16 +397,17 @@ int Serve(ServeConfig config) {
   HttpServerOptions options;
   options.host = config.host;
   options.port = static_cast<uint16_t>(config.port);
-  options.io_threads = config.io_threads > 0 ? config.io_threads : static_cast<int>(cpus.size());
+  options.io_threads = config.io_threads > 0 ? config.io_threads : cpu_budget;
   options.max_body_bytes = config.max_body_bytes;
   options.max_connections = config.max_connections;
-  options.busy_poll = std::chrono::microseconds(config.busy_poll_us);
+  options.busy_poll = std::chrono::microseconds(busy_poll_us);
   // auto: pinned when the I/O threads, polling, own the process's CPUs one
-  // each (by default on a machine or cpuset the server has to itself).
+  // each (by default on a machine or cpuset the server has to itself; not
+  // under a CPU quota smaller than its CPUs, which leaves fewer threads).
   options.pin_io_threads =
       config.pin_io_threads == "on" ||
       (config.pin_io_threads == "auto" && options.io_threads > 1 &&
-       options.io_threads == static_cast<int>(cpus.size()) && config.busy_poll_us > 0);
+       options.io_threads == static_cast<int>(cpus.size()) && busy_poll_us > 0);
   options.write_coalesce = std::chrono::microseconds(config.write_coalesce_us);
   Scheduler* batches = scheduler.get();
   options.suspend_busy_poll = [batches] { return batches->BackgroundWork(); };
@@ -449,6 +459,8 @@ int Serve(ServeConfig config) {
                         {"port", http_server->port()},
                         {"io_threads", options.io_threads},
                         {"io_threads_pinned", options.pin_io_threads},
+                        {"busy_poll_us", busy_poll_us},
+                        {"cpu_limit", cpu_limit ? boost::json::value(*cpu_limit) : boost::json::value(nullptr)},
                         {"models_loaded", models.snapshot()->loaded_count()},
                         {"startup_ms", ready_ms}});
   FlushLogs();  // the start-up lines now, not with the next batch
@@ -600,6 +612,7 @@ int main(int argc, char** argv) {
         return 2;
       }
     }
+    config.busy_poll_set = serve->get_option("--busy-poll-us")->count() > 0;
     return mast::Serve(config);
   }
   int code = mast::RunRegistryCommands();

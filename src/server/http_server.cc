@@ -22,7 +22,7 @@
 #include <boost/beast/core.hpp>
 
 #include "common/completion_batch.h"
-#include "common/cpu_affinity.h"
+#include "common/cpus.h"
 #include "common/logging.h"
 #include "common/thread_name.h"
 

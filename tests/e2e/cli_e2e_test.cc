@@ -1,12 +1,12 @@
 // `mast models ...` and `mast gc` against a real server, as a user runs them.
 #include <gtest/gtest.h>
 
-#include <sched.h>
 #include <sys/wait.h>
 
 #include <cstdio>
 #include <fstream>
 
+#include "common/cpus.h"
 #include "e2e/e2e_util.h"
 #include "e2e/http_client.h"
 
@@ -193,21 +193,21 @@ std::string AllowedCpusOf(pid_t pid, const std::string& name) {
 }
 
 TEST(ServeIoThreadsTest, OnePinnedIoThreadPerUsableCpuByDefault) {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  ASSERT_EQ(sched_getaffinity(0, sizeof(set), &set), 0);
-  std::vector<int> cpus;
-  for (int c = 0; c < CPU_SETSIZE; ++c) {
-    if (CPU_ISSET(c, &set)) cpus.push_back(c);
-  }
+  const std::vector<int> cpus = mast::UsableCpus();
+  // Under a CPU quota (a Kubernetes CPU limit): no more threads than it
+  // allows, no busy polling by default, and so nothing pinned.
+  const std::optional<int> limit = mast::CgroupCpuLimit();
+  const size_t budget = std::min(cpus.size(), static_cast<size_t>(limit.value_or(cpus.size())));
   const std::string all = AllowedCpus("/proc/self/status");
   const Env env{{"MODEL_PATH", FixtureDir("logreg20_manifest") + "/model.onnx"}};
   std::string error;
   auto server = ServerProcess::Start({"serve", "--port", "0"}, env, &error);
   ASSERT_NE(server, nullptr) << error;
   const json::object& listening = server->listening_line();
-  EXPECT_EQ(listening.at("io_threads").as_int64(), static_cast<int64_t>(cpus.size()));
-  const bool expect_pinned = cpus.size() > 1;
+  EXPECT_EQ(listening.at("io_threads").as_int64(), static_cast<int64_t>(budget));
+  EXPECT_EQ(listening.at("busy_poll_us").as_int64(), limit ? 0 : 100);
+  EXPECT_EQ(listening.at("cpu_limit").is_null(), !limit.has_value());
+  const bool expect_pinned = !limit && budget > 1 && budget == cpus.size();
   EXPECT_EQ(listening.at("io_threads_pinned").as_bool(), expect_pinned);
   // "listening" is logged just before the I/O threads start; an answer
   // means thread 0 (the main thread, which accepts) runs, and the others pin

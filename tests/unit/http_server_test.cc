@@ -15,7 +15,7 @@
 #include <unistd.h>
 #include <thread>
 
-#include "common/cpu_affinity.h"
+#include "common/cpus.h"
 
 namespace mast {
 namespace {
