@@ -4,7 +4,6 @@
 #include <sched.h>
 
 #include <algorithm>
-#include <cmath>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -45,13 +44,13 @@ std::optional<std::string> FirstLine(const std::string& path) {
   return line;
 }
 
-std::optional<int> CpusOf(double quota, double period) {
+std::optional<double> CpusOf(double quota, double period) {
   if (!(quota > 0) || !(period > 0)) return std::nullopt;
-  return std::max(1, static_cast<int>(std::ceil(quota / period)));
+  return quota / period;
 }
 
 // cgroup v2: "max 100000" (no limit) or "200000 100000".
-std::optional<int> ParseCpuMax(const std::string& text) {
+std::optional<double> ParseCpuMax(const std::string& text) {
   std::istringstream in(text);
   std::string quota;
   double period = 0;
@@ -65,7 +64,7 @@ std::optional<int> ParseCpuMax(const std::string& text) {
 
 }  // namespace
 
-std::optional<int> CgroupCpuLimit(const std::string& root, const std::string& self_cgroup) {
+std::optional<double> CgroupCpuQuota(const std::string& root, const std::string& self_cgroup) {
   // Lines of /proc/self/cgroup: "0::/path" (v2), "4:cpu,cpuacct:/path" (v1).
   std::istringstream lines(self_cgroup);
   for (std::string line; std::getline(lines, line);) {
@@ -100,11 +99,11 @@ std::optional<int> CgroupCpuLimit(const std::string& root, const std::string& se
   return std::nullopt;
 }
 
-std::optional<int> CgroupCpuLimit() {
+std::optional<double> CgroupCpuQuota() {
   std::ifstream in("/proc/self/cgroup");
   std::stringstream text;
   text << in.rdbuf();
-  return CgroupCpuLimit("/sys/fs/cgroup", text.str());
+  return CgroupCpuQuota("/sys/fs/cgroup", text.str());
 }
 
 }  // namespace mast

@@ -7,7 +7,7 @@
 // Thread-safety: UsableCpus() reads the calling thread's mask (a thread
 // pinned before asks for its own CPU only); PinCurrentThread() changes only
 // the calling thread's, and threads it starts afterwards inherit it.
-// CgroupCpuLimit() only reads files.
+// CgroupCpuQuota() only reads files.
 #ifndef MAST_COMMON_CPUS_H_
 #define MAST_COMMON_CPUS_H_
 
@@ -25,14 +25,14 @@ std::vector<int> UsableCpus();
 // refuses, e.g. a CPU outside the process's cpuset.
 bool PinCurrentThread(int cpu);
 
-// How many CPUs' worth of time the process's cgroup may use, rounded up
-// (at least 1): cgroup v2 `cpu.max`, or v1 `cpu.cfs_quota_us` over
-// `cpu.cfs_period_us`. nullopt without a limit, or if it cannot be read.
-std::optional<int> CgroupCpuLimit();
+// How many CPUs' worth of time the process's cgroup may use (e.g. 1.5):
+// cgroup v2 `cpu.max`, or v1 `cpu.cfs_quota_us` over `cpu.cfs_period_us`.
+// nullopt without a quota, or if it cannot be read.
+std::optional<double> CgroupCpuQuota();
 
 // The same, given where the cgroup file systems are mounted (`root`, e.g.
 // /sys/fs/cgroup) and the text of /proc/self/cgroup (for tests).
-std::optional<int> CgroupCpuLimit(const std::string& root, const std::string& self_cgroup);
+std::optional<double> CgroupCpuQuota(const std::string& root, const std::string& self_cgroup);
 
 }  // namespace mast
 

@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -346,13 +347,14 @@ int Serve(ServeConfig config) {
   // give it fewer than the machine has, and its cgroup's CPU quota (a
   // Kubernetes CPU limit) may allow less time than those CPUs have.
   const std::vector<int> cpus = UsableCpus();
-  const std::optional<int> cpu_limit = CgroupCpuLimit();
-  const int cpu_budget =
-      std::min(static_cast<int>(cpus.size()), cpu_limit.value_or(static_cast<int>(cpus.size())));
-  // Under a CPU quota, polling time counts against it, and a throttled
-  // process stalls for the rest of the quota period (100 ms by default):
-  // no busy polling unless asked for.
-  const int busy_poll_us = cpu_limit && !config.busy_poll_set ? 0 : config.busy_poll_us;
+  const std::optional<double> cpu_quota = CgroupCpuQuota();
+  const bool quota_binds = cpu_quota && *cpu_quota < static_cast<double>(cpus.size());
+  const int cpu_budget = quota_binds ? std::max(1, static_cast<int>(std::ceil(*cpu_quota)))
+                                     : static_cast<int>(cpus.size());
+  // Under a quota smaller than the CPUs, polling time counts against it, and
+  // a throttled process stalls for the rest of the quota period (100 ms by
+  // default): no busy polling unless asked for.
+  const int busy_poll_us = quota_binds && !config.busy_poll_set ? 0 : config.busy_poll_us;
   BatchingSchedulerOptions batching;
   // By default half the cores: the I/O threads (and the clients on the
   // machine) keep the rest, and concurrent batches of a large model do not
@@ -460,7 +462,8 @@ int Serve(ServeConfig config) {
                         {"io_threads", options.io_threads},
                         {"io_threads_pinned", options.pin_io_threads},
                         {"busy_poll_us", busy_poll_us},
-                        {"cpu_limit", cpu_limit ? boost::json::value(*cpu_limit) : boost::json::value(nullptr)},
+                        {"cpu_quota", cpu_quota ? boost::json::value(*cpu_quota)
+                                                : boost::json::value(nullptr)},
                         {"models_loaded", models.snapshot()->loaded_count()},
                         {"startup_ms", ready_ms}});
   FlushLogs();  // the start-up lines now, not with the next batch

@@ -3,6 +3,7 @@
 
 #include <sys/wait.h>
 
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 
@@ -194,10 +195,11 @@ std::string AllowedCpusOf(pid_t pid, const std::string& name) {
 
 TEST(ServeIoThreadsTest, OnePinnedIoThreadPerUsableCpuByDefault) {
   const std::vector<int> cpus = mast::UsableCpus();
-  // Under a CPU quota (a Kubernetes CPU limit): no more threads than it
-  // allows, no busy polling by default, and so nothing pinned.
-  const std::optional<int> limit = mast::CgroupCpuLimit();
-  const size_t budget = std::min(cpus.size(), static_cast<size_t>(limit.value_or(cpus.size())));
+  // Under a CPU quota smaller than the CPUs (a Kubernetes CPU limit): no
+  // more threads than it allows, no busy polling by default, so no pinning.
+  const std::optional<double> quota = mast::CgroupCpuQuota();
+  const bool binds = quota && *quota < static_cast<double>(cpus.size());
+  const size_t budget = binds ? static_cast<size_t>(std::max(1.0, std::ceil(*quota))) : cpus.size();
   const std::string all = AllowedCpus("/proc/self/status");
   const Env env{{"MODEL_PATH", FixtureDir("logreg20_manifest") + "/model.onnx"}};
   std::string error;
@@ -205,9 +207,9 @@ TEST(ServeIoThreadsTest, OnePinnedIoThreadPerUsableCpuByDefault) {
   ASSERT_NE(server, nullptr) << error;
   const json::object& listening = server->listening_line();
   EXPECT_EQ(listening.at("io_threads").as_int64(), static_cast<int64_t>(budget));
-  EXPECT_EQ(listening.at("busy_poll_us").as_int64(), limit ? 0 : 100);
-  EXPECT_EQ(listening.at("cpu_limit").is_null(), !limit.has_value());
-  const bool expect_pinned = !limit && budget > 1 && budget == cpus.size();
+  EXPECT_EQ(listening.at("busy_poll_us").as_int64(), binds ? 0 : 100);
+  EXPECT_EQ(listening.at("cpu_quota").is_null(), !quota.has_value());
+  const bool expect_pinned = !binds && budget > 1;
   EXPECT_EQ(listening.at("io_threads_pinned").as_bool(), expect_pinned);
   // "listening" is logged just before the I/O threads start; an answer
   // means thread 0 (the main thread, which accepts) runs, and the others pin

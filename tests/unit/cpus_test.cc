@@ -14,7 +14,7 @@ namespace {
 namespace fs = std::filesystem;
 
 // A fake cgroup mount: files written under a temporary root.
-class CgroupCpuLimitTest : public ::testing::Test {
+class CgroupCpuQuotaTest : public ::testing::Test {
  protected:
   void SetUp() override {
     root_ = fs::temp_directory_path() / ("mast-cgroup-" + std::to_string(std::random_device{}()));
@@ -25,54 +25,54 @@ class CgroupCpuLimitTest : public ::testing::Test {
     fs::create_directories((root_ / relative).parent_path());
     std::ofstream(root_ / relative) << text << "\n";
   }
-  std::optional<int> Limit(const std::string& self_cgroup) {
-    return CgroupCpuLimit(root_.string(), self_cgroup);
+  std::optional<double> Quota(const std::string& self_cgroup) {
+    return CgroupCpuQuota(root_.string(), self_cgroup);
   }
   fs::path root_;
 };
 
-TEST_F(CgroupCpuLimitTest, V2QuotaIsRoundedUpToWholeCpus) {
+TEST_F(CgroupCpuQuotaTest, V2QuotaOverPeriod) {
   Write("cpu.max", "200000 100000");
-  EXPECT_EQ(Limit("0::/\n"), 2);
+  EXPECT_EQ(Quota("0::/\n"), 2.0);
   Write("cpu.max", "150000 100000");
-  EXPECT_EQ(Limit("0::/\n"), 2);
-  Write("cpu.max", "10000 100000");  // a tenth of a CPU still gets one thread
-  EXPECT_EQ(Limit("0::/\n"), 1);
+  EXPECT_EQ(Quota("0::/\n"), 1.5);
+  Write("cpu.max", "10000 100000");
+  EXPECT_EQ(Quota("0::/\n"), 0.1);
 }
 
-TEST_F(CgroupCpuLimitTest, V2WithoutALimitOrUnreadableIsNone) {
-  EXPECT_EQ(Limit("0::/\n"), std::nullopt);  // no cpu.max at all
+TEST_F(CgroupCpuQuotaTest, V2WithoutALimitOrUnreadableIsNone) {
+  EXPECT_EQ(Quota("0::/\n"), std::nullopt);  // no cpu.max at all
   Write("cpu.max", "max 100000");
-  EXPECT_EQ(Limit("0::/\n"), std::nullopt);
+  EXPECT_EQ(Quota("0::/\n"), std::nullopt);
   Write("cpu.max", "lots 100000");
-  EXPECT_EQ(Limit("0::/\n"), std::nullopt);
+  EXPECT_EQ(Quota("0::/\n"), std::nullopt);
   Write("cpu.max", "200000 0");
-  EXPECT_EQ(Limit("0::/\n"), std::nullopt);
+  EXPECT_EQ(Quota("0::/\n"), std::nullopt);
 }
 
-TEST_F(CgroupCpuLimitTest, V2ReadsTheProcessOwnGroupFirst) {
+TEST_F(CgroupCpuQuotaTest, V2ReadsTheProcessOwnGroupFirst) {
   Write("cpu.max", "max 100000");
   Write("kubepods/pod1/c1/cpu.max", "300000 100000");
-  EXPECT_EQ(Limit("0::/kubepods/pod1/c1\n"), 3);
+  EXPECT_EQ(Quota("0::/kubepods/pod1/c1\n"), 3.0);
   // Inside a cgroup namespace the group is the mount's root.
-  EXPECT_EQ(Limit("0::/elsewhere\n"), std::nullopt);
+  EXPECT_EQ(Quota("0::/elsewhere\n"), std::nullopt);
 }
 
-TEST_F(CgroupCpuLimitTest, V1QuotaOverPeriod) {
+TEST_F(CgroupCpuQuotaTest, V1QuotaOverPeriod) {
   Write("cpu,cpuacct/cpu.cfs_quota_us", "50000");
   Write("cpu,cpuacct/cpu.cfs_period_us", "100000");
-  EXPECT_EQ(Limit("5:memory:/\n4:cpu,cpuacct:/\n0::/\n"), 1);
+  EXPECT_EQ(Quota("5:memory:/\n4:cpu,cpuacct:/\n0::/\n"), 0.5);
   Write("cpu,cpuacct/docker/abc/cpu.cfs_quota_us", "400000");
   Write("cpu,cpuacct/docker/abc/cpu.cfs_period_us", "100000");
-  EXPECT_EQ(Limit("4:cpu,cpuacct:/docker/abc\n"), 4);
+  EXPECT_EQ(Quota("4:cpu,cpuacct:/docker/abc\n"), 4.0);
 }
 
-TEST_F(CgroupCpuLimitTest, V1UnlimitedIsNone) {
+TEST_F(CgroupCpuQuotaTest, V1UnlimitedIsNone) {
   Write("cpu/cpu.cfs_quota_us", "-1");
   Write("cpu/cpu.cfs_period_us", "100000");
-  EXPECT_EQ(Limit("2:cpuacct:/\n1:cpu:/\n0::/\n"), std::nullopt);
+  EXPECT_EQ(Quota("2:cpuacct:/\n1:cpu:/\n0::/\n"), std::nullopt);
   // A controller list that only contains "cpu" as part of a name is not cpu.
-  EXPECT_EQ(Limit("3:cpuset:/\n"), std::nullopt);
+  EXPECT_EQ(Quota("3:cpuset:/\n"), std::nullopt);
 }
 
 TEST(UsableCpusTest, ListsTheCpusOfTheAffinityMaskInOrder) {
