@@ -70,6 +70,20 @@ std::string ErrorBody(ErrorStyle style, StatusCode code, std::string_view messag
   return ToJson(body);
 }
 
+namespace {
+
+// An error answer with `style`'s body; a 401 also names the scheme to use.
+HttpResponse ErrorResponse(int status, unsigned version, ErrorStyle style, StatusCode code,
+                           std::string_view message) {
+  HttpResponse r{static_cast<http::status>(status), version};
+  r.set(http::field::content_type, "application/json");
+  if (code == StatusCode::kUnauthenticated) r.set(http::field::www_authenticate, "Bearer");
+  r.body() = ErrorBody(style, code, message);
+  return r;
+}
+
+}  // namespace
+
 std::optional<std::string> Exchange::QueryParam(std::string_view name) const {
   std::string_view q = query;
   while (!q.empty()) {
@@ -108,10 +122,8 @@ void Exchange::ReplyError(int http_status, StatusCode code, std::string_view mes
 }
 
 void Exchange::ReplyUnavailable(const Status& status) {
-  HttpResponse r{http::status::service_unavailable, request.version()};
+  HttpResponse r = ErrorResponse(503, request.version(), style, status.code(), status.message());
   r.set(http::field::retry_after, "1");
-  r.set(http::field::content_type, "application/json");
-  r.body() = ErrorBody(style, status.code(), status.message());
   ReplyResponse(std::move(r));
 }
 
@@ -210,14 +222,9 @@ void Gateway::Run(std::shared_ptr<Exchange> ex, const PeerInfo& peer) {
     if (route.admin) {
       Status allowed = Authorize(ex->request, peer);
       if (!allowed.ok()) {
-        HttpResponse r{static_cast<http::status>(HttpStatusFor(allowed.code())),
-                       ex->request.version()};
-        r.set(http::field::content_type, "application/json");
-        if (allowed.code() == StatusCode::kUnauthenticated) {
-          r.set(http::field::www_authenticate, "Bearer");
-        }
-        r.body() = ErrorBody(ex->style, allowed.code(), allowed.message());
-        return ex->ReplyResponse(std::move(r));
+        return ex->ReplyResponse(ErrorResponse(HttpStatusFor(allowed.code()),
+                                               ex->request.version(), ex->style, allowed.code(),
+                                               allowed.message()));
       }
       ex->actor = options_.admin_token.empty() ? "loopback:" + peer.address : "admin";
     }
@@ -225,37 +232,28 @@ void Gateway::Run(std::shared_ptr<Exchange> ex, const PeerInfo& peer) {
     return;
   }
   ex->style = StyleForPath(ex->path);
+  const bool wrong_method = ex->match.result == RouteMatch::kMethodNotAllowed;
+  const std::string message =
+      wrong_method ? "method " + std::string(ex->request.method_string()) + " is not allowed on " +
+                         std::string(ex->path) + " (allowed: " + ex->match.allowed + ")"
+                   : "no route " + std::string(ex->path);
+  HttpResponse r = ErrorResponse(wrong_method ? 405 : 404, ex->request.version(), ex->style,
+                                 wrong_method ? StatusCode::kInvalidArgument : StatusCode::kNotFound,
+                                 message);
+  if (wrong_method) r.set(http::field::allow, ex->match.allowed);
   // An MLflow endpoint is a method and a path: on MLflow's paths, neither an
   // unknown path nor a known one with another method is one.
-  auto mlflow_no_endpoint = [](const std::string& message) {
-    return json::object{{"error_code", "ENDPOINT_NOT_FOUND"}, {"message", message}};
-  };
-  if (ex->match.result == RouteMatch::kMethodNotAllowed) {
-    HttpResponse r{http::status::method_not_allowed, ex->request.version()};
-    r.set(http::field::allow, ex->match.allowed);
-    r.set(http::field::content_type, "application/json");
-    const std::string message = "method " + std::string(ex->request.method_string()) +
-                                " is not allowed on " + std::string(ex->path) +
-                                " (allowed: " + ex->match.allowed + ")";
-    r.body() = ex->style == ErrorStyle::kMlflow
-                   ? ToJson(mlflow_no_endpoint(message))
-                   : ErrorBody(ex->style, StatusCode::kInvalidArgument, message);
-    ex->ReplyResponse(std::move(r));
-    return;
+  if (ex->style == ErrorStyle::kMlflow) {
+    r.body() = ToJson(json::object{{"error_code", "ENDPOINT_NOT_FOUND"}, {"message", message}});
   }
-  const std::string message = "no route " + std::string(ex->path);
-  if (ex->style == ErrorStyle::kMlflow) return ex->ReplyJson(404, mlflow_no_endpoint(message));
-  ex->ReplyError(404, StatusCode::kNotFound, message);
+  ex->ReplyResponse(std::move(r));
 }
 
 HttpResponse Gateway::Reject(int status, StatusCode code, std::string_view target,
                              std::string_view message) {
   std::string_view path = target.substr(0, target.find('?'));
-  HttpResponse r{static_cast<http::status>(status), 11};
-  r.set(http::field::content_type, "application/json");
+  HttpResponse r = ErrorResponse(status, 11, StyleForPath(path), code, message);
   r.set("X-Request-Id", NewRequestId());
-  if (code == StatusCode::kUnauthenticated) r.set(http::field::www_authenticate, "Bearer");
-  r.body() = ErrorBody(StyleForPath(path), code, message);
   metrics_->requests->WithLabels({"", "", "", std::to_string(status)})->Increment();
   LogInfo("request rejected", {{"route", path},
                                {"status", status},

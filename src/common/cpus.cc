@@ -44,22 +44,24 @@ std::optional<std::string> FirstLine(const std::string& path) {
   return line;
 }
 
-std::optional<double> CpusOf(double quota, double period) {
-  if (!(quota > 0) || !(period > 0)) return std::nullopt;
-  return quota / period;
+// CPUs' worth of `quota` microseconds per `period` (both as the files
+// write them); nullopt for "max", -1 (no quota) or anything unreadable.
+std::optional<double> CpusOf(const std::string& quota, const std::string& period) {
+  try {
+    const double q = std::stod(quota), p = std::stod(period);
+    if (!(q > 0) || !(p > 0)) return std::nullopt;
+    return q / p;
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
 }
 
 // cgroup v2: "max 100000" (no limit) or "200000 100000".
 std::optional<double> ParseCpuMax(const std::string& text) {
   std::istringstream in(text);
-  std::string quota;
-  double period = 0;
-  if (!(in >> quota >> period) || quota == "max") return std::nullopt;
-  try {
-    return CpusOf(std::stod(quota), period);
-  } catch (const std::exception&) {
-    return std::nullopt;
-  }
+  std::string quota, period;
+  if (!(in >> quota >> period)) return std::nullopt;
+  return CpusOf(quota, period);
 }
 
 }  // namespace
@@ -88,12 +90,7 @@ std::optional<double> CgroupCpuQuota(const std::string& root, const std::string&
                                    root + "/cpu" + path, root + "/cpu"}) {
       auto quota = FirstLine(dir + "/cpu.cfs_quota_us");
       auto period = FirstLine(dir + "/cpu.cfs_period_us");
-      if (!quota || !period) continue;
-      try {
-        return CpusOf(std::stod(*quota), std::stod(*period));
-      } catch (const std::exception&) {
-        return std::nullopt;
-      }
+      if (quota && period) return CpusOf(*quota, *period);
     }
   }
   return std::nullopt;

@@ -162,15 +162,9 @@ StatusOr<BlobInfo> BlobStore::PutFile(const std::string& path) {
   bool stored = false;
   ASSIGN_OR_RETURN(const fs::path final_path, PlaceFor(root_, info, &stored));
   if (stored) return info;
-  // The content must be on disk before its name is.
-  int fd = ::open(path.c_str(), O_RDWR);
-  if (fd < 0) return Errno("open " + path);
-  if (::fchmod(fd, 0644) != 0 || ::fsync(fd) != 0) {
-    Status s = Errno("fsync " + path);
-    ::close(fd);
-    return s;
-  }
-  ::close(fd);
+  // Readable like Put()'s files, and on disk before its name is.
+  if (::chmod(path.c_str(), 0644) != 0) return Errno("chmod " + path);
+  RETURN_IF_ERROR(FsyncPath(path, O_RDONLY));
   if (::rename(path.c_str(), final_path.c_str()) != 0) return Errno("rename " + path);
   RETURN_IF_ERROR(FsyncPath(final_path.parent_path().string(), O_RDONLY | O_DIRECTORY));
   return info;

@@ -153,10 +153,20 @@ class HttpServerTest : public ::testing::Test {
     req.body() = std::move(body);
     req.prepare_payload();
     http::write(s, req);
+    http::response<http::string_body> res = ReadResponse(s);
+    return res;
+  }
+
+  // Reads one response from `s` (nothing may follow it on the connection).
+  static http::response<http::string_body> ReadResponse(tcp::socket& s) {
     beast::flat_buffer buf;
     http::response<http::string_body> res;
     http::read(s, buf, res);
     return res;
+  }
+  // The /proc status file of the thread that called Run().
+  std::string RunnerStatus() const {
+    return "/proc/self/task/" + std::to_string(runner_tid_.load()) + "/status";
   }
 
   FakeHandler handler_;
@@ -326,8 +336,7 @@ TEST_F(HttpServerTest, PinnedIoThreadsRunEachOnTheirOwnCpu) {
   ASSERT_EQ(Send(s, http::verb::post, "/x", "a").body(), "echo:a");
   // Each thread pins itself as it starts: one that has served nothing yet
   // may still be starting.
-  const std::string runner_status =
-      "/proc/self/task/" + std::to_string(runner_tid_.load()) + "/status";
+  const std::string runner_status = RunnerStatus();
   auto pinned = [&] {
     return AllowedCpusOfThread("mast-io-1") == std::to_string(cpus[1 % cpus.size()]) &&
            AllowedCpusOfThread("mast-io-2") == std::to_string(cpus[2 % cpus.size()]) &&
@@ -354,7 +363,7 @@ TEST_F(HttpServerTest, IoThreadsAreNotPinnedUnlessAsked) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   EXPECT_EQ(AllowedCpusOfThread("mast-io-1"), own);
-  EXPECT_EQ(AllowedCpus("/proc/self/task/" + std::to_string(runner_tid_.load()) + "/status"), own);
+  EXPECT_EQ(AllowedCpus(RunnerStatus()), own);
 }
 
 TEST_F(HttpServerTest, ChunkedRequestBodiesAreReassembled) {
@@ -363,9 +372,7 @@ TEST_F(HttpServerTest, ChunkedRequestBodiesAreReassembled) {
   asio::write(s, asio::buffer(std::string("POST /x HTTP/1.1\r\nHost: a\r\n"
                                           "Transfer-Encoding: chunked\r\n\r\n"
                                           "3\r\nabc\r\n4\r\ndefg\r\n0\r\n\r\n")));
-  beast::flat_buffer buf;
-  http::response<http::string_body> res;
-  http::read(s, buf, res);
+  http::response<http::string_body> res = ReadResponse(s);
   EXPECT_EQ(res.result_int(), 200);
   EXPECT_EQ(res.body(), "echo:abcdefg");
   EXPECT_EQ(Send(s, http::verb::post, "/x", "after").body(), "echo:after");
@@ -438,9 +445,7 @@ TEST_F(HttpServerSpoolTest, AChunkedBodyStaysInMemory) {
   asio::write(s, asio::buffer(std::string("POST /spool HTTP/1.1\r\nHost: a\r\n"
                                           "Transfer-Encoding: chunked\r\n\r\n"
                                           "3\r\nabc\r\n0\r\n\r\n")));
-  beast::flat_buffer buf;
-  http::response<http::string_body> res;
-  http::read(s, buf, res);
+  http::response<http::string_body> res = ReadResponse(s);
   EXPECT_EQ(res.body(), "echo:abc");
 }
 
@@ -469,18 +474,14 @@ TEST_F(HttpServerSpoolTest, ExpectContinueIsAnsweredAndARefusalComesBeforeTheBod
     asio::read(s, asio::buffer(got));
     EXPECT_EQ(std::string(got, sizeof(got)), "HTTP/1.1 100 Continue\r\n\r\n");
     asio::write(s, asio::buffer(std::string("hello")));
-    beast::flat_buffer buf;
-    http::response<http::string_body> res;
-    http::read(s, buf, res);
+    http::response<http::string_body> res = ReadResponse(s);
     EXPECT_EQ(res.body(), "spooled:hello:5/5");
   }
   {
     auto s = Connect();
     asio::write(s, asio::buffer(std::string("POST /spool-denied HTTP/1.1\r\nHost: a\r\n"
                                             "Expect: 100-continue\r\nContent-Length: 5\r\n\r\n")));
-    beast::flat_buffer buf;
-    http::response<http::string_body> res;
-    http::read(s, buf, res);
+    http::response<http::string_body> res = ReadResponse(s);
     EXPECT_EQ(res.result_int(), 403);
     EXPECT_EQ(handler_.rejected_status.load(), 403);
     EXPECT_EQ(FilesIn(dir_), 0u);
@@ -500,9 +501,7 @@ TEST_F(HttpServerSpoolTest, ASpooledBodyThatKeepsComingOutlivesTheBodyTimeout) {
     std::this_thread::sleep_for(std::chrono::milliseconds(150));
     asio::write(s, asio::buffer(&c, 1));
   }
-  beast::flat_buffer buf;
-  http::response<http::string_body> res;
-  http::read(s, buf, res);
+  http::response<http::string_body> res = ReadResponse(s);
   EXPECT_EQ(res.body(), "spooled:slow!:5/5");
   // A spooled body that stops is still cut off.
   asio::write(s, asio::buffer(std::string("POST /spool HTTP/1.1\r\nHost: a\r\n"
@@ -633,9 +632,7 @@ TEST_F(HttpServerTest, MalformedRequestGets400) {
   Start();
   auto s = Connect();
   asio::write(s, asio::buffer(std::string("NOT A REQUEST\r\n\r\n")));
-  beast::flat_buffer buf;
-  http::response<http::string_body> res;
-  http::read(s, buf, res);
+  http::response<http::string_body> res = ReadResponse(s);
   EXPECT_EQ(res.result_int(), 400);
 }
 
