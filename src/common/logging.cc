@@ -35,6 +35,8 @@ std::string_view LevelName(LogLevel level) {
 // in batches: every 20 ms, as soon as 256 KiB are waiting, or at once for a
 // warning or an error. A request thread only appends under a mutex (no
 // wake-up, no system call), which keeps the access log off the hot path.
+// If stderr falls 64 MiB behind, lines are dropped and counted rather than
+// the memory growing.
 class LineWriter {
  public:
   LineWriter()
@@ -49,6 +51,7 @@ class LineWriter {
       std::lock_guard<std::mutex> lock(mu_);
       if (buffer_.size() >= kMaxBytes) {
         ++dropped_;  // stderr does not keep up: never grow without bound
+        dropped_total_.fetch_add(1, std::memory_order_relaxed);
         return;
       }
       buffer_.append(line);
@@ -58,6 +61,8 @@ class LineWriter {
     }
     if (wake) cv_.notify_one();
   }
+
+  int64_t dropped_total() const { return dropped_total_.load(std::memory_order_relaxed); }
 
   // Writes everything appended so far, in order, before returning.
   void Flush() {
@@ -107,7 +112,8 @@ class LineWriter {
   std::condition_variable cv_;
   std::string buffer_;   // GUARDED_BY(mu_)
   bool urgent_ = false;  // GUARDED_BY(mu_)
-  int64_t dropped_ = 0;  // GUARDED_BY(mu_)
+  int64_t dropped_ = 0;  // GUARDED_BY(mu_) since the last warning about it
+  std::atomic<int64_t> dropped_total_{0};
   std::mutex write_mu_;
   std::string out_;      // GUARDED_BY(write_mu_)
   std::thread thread_;   // runs for the life of the process
@@ -159,6 +165,11 @@ void InitLogging(LogLevel level) {
 
 void FlushLogs() {
   if (LineWriter* w = g_writer.load()) w->Flush();
+}
+
+int64_t LogLinesDropped() {
+  const LineWriter* w = g_writer.load();
+  return w == nullptr ? 0 : w->dropped_total();
 }
 
 bool LogEnabled(LogLevel level) {

@@ -12,6 +12,7 @@
 #define MAST_COMMON_LOGGING_H_
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -30,6 +31,8 @@ StatusOr<LogLevel> ParseLogLevel(std::string_view text);
 void InitLogging(LogLevel level);
 // Flushes queued lines; call before exit.
 void FlushLogs();
+// Lines dropped since start because stderr fell 64 MiB behind.
+int64_t LogLinesDropped();
 
 bool LogEnabled(LogLevel level);
 void Log(LogLevel level, std::string_view msg,

@@ -436,7 +436,11 @@ int Serve(ServeConfig config) {
             "\n# HELP mast_http_requests_inflight Requests read and not yet "
             "answered.\n# TYPE mast_http_requests_inflight gauge\n"
             "mast_http_requests_inflight " +
-            std::to_string(http_server->inflight_requests()) + "\n";
+            std::to_string(http_server->inflight_requests()) +
+            "\n# HELP mast_log_lines_dropped_total Log lines dropped because "
+            "stderr fell 64 MiB behind.\n# TYPE mast_log_lines_dropped_total counter\n"
+            "mast_log_lines_dropped_total " +
+            std::to_string(LogLinesDropped()) + "\n";
   });
   metrics_registry.AddCollector(RenderProcessMetrics);
 

@@ -7,6 +7,7 @@
 
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <boost/json.hpp>
@@ -79,6 +80,40 @@ TEST(LogLineTest, WritesTypedFieldsInOrderAndALineMadeMeanwhileStaysWhole) {
   for (const auto& kv : o) keys.emplace_back(kv.key());
   EXPECT_EQ(keys, (std::vector<std::string>{"ts", "level", "msg", "text", "count", "ratio",
                                             "json"}));
+}
+
+// When stderr stops taking lines the backlog stops at 64 MiB: later lines
+// are dropped and counted, and a warning says how many once stderr moves.
+TEST(LogWriterTest, DropsAndCountsLinesWhenStderrStalls) {
+  InitLogging(LogLevel::kInfo);
+  FlushLogs();
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  const int saved = dup(STDERR_FILENO);
+  dup2(fds[1], STDERR_FILENO);
+  close(fds[1]);
+  const int64_t before = LogLinesDropped();
+  const std::string filler(1000, 'x');
+  // Nobody reads the pipe yet: the writer blocks after 64 KiB.
+  for (int i = 0; i < 70000; ++i) LogInfo("filler", {{"text", filler}});
+  const int64_t dropped = LogLinesDropped() - before;
+  // Now read everything, so the writer gets through its backlog.
+  std::string seen;
+  std::thread reader([&] {
+    char buf[65536];
+    for (ssize_t n; (n = read(fds[0], buf, sizeof(buf))) > 0;) {
+      seen.append(buf, static_cast<size_t>(n));
+      if (seen.size() > (1 << 20)) seen.erase(0, seen.size() - 4096);  // keep the tail
+    }
+  });
+  FlushLogs();
+  dup2(saved, STDERR_FILENO);  // the pipe's last writer goes: the reader ends
+  close(saved);
+  reader.join();
+  close(fds[0]);
+  EXPECT_GT(dropped, 0);
+  EXPECT_LT(dropped, 70000 - 60000);  // ~64 MiB of ~1 KiB lines were kept
+  EXPECT_NE(seen.find("log lines dropped: stderr too slow"), std::string::npos);
 }
 
 }  // namespace
