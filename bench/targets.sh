@@ -27,7 +27,9 @@
 # figures, targets and verdicts; writes bench/results/targets.json.
 # Environment: DURATION (seconds per wrk run, default 10), WARMUP (2),
 # STEAL_MAX (1: a wrk run with more hypervisor steal, in percent, is made
-# again), STEAL_RETRIES (2: at most so many times), MAST_BIN (build/mast).
+# again), STEAL_RETRIES (2: at most so many times), ROUNDS (3: rounds of the
+# runs at 32 and 1 connections; each target's figure is the median over
+# them), MAST_BIN (build/mast).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -38,11 +40,13 @@ DURATION="${DURATION:-10}"
 WARMUP="${WARMUP:-2}"
 STEAL_MAX="${STEAL_MAX:-1}"
 STEAL_RETRIES="${STEAL_RETRIES:-2}"
+ROUNDS="${ROUNDS:-3}"
 SAMPLE="$ROOT/examples/churn/sample.json"
 MODEL_ONNX="$ROOT/examples/churn/model.onnx"
 RESULTS_DIR="$BENCH/results"
 
 die() { echo "bench: $*" >&2; exit 1; }
+[[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive whole number, not '$ROUNDS'"
 [[ -x "$MAST_BIN" ]] || die "$MAST_BIN not found: build it first (make build)"
 for tool in wrk curl nginx; do
   command -v "$tool" >/dev/null || die "$tool not installed (scripts/setup.sh installs it)"
@@ -246,14 +250,14 @@ echo "load: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); ${DUR
 wrk_run fastapi_32 "http://127.0.0.1:$FASTAPI_PORT/predict" 32 2 "$SAMPLE"
 stop "$FASTAPI_PID"
 # Throughput drifts by +-10% (and more under hypervisor steal) from run to
-# run here: three rounds, and each ratio is taken within a round between
+# run here: ROUNDS rounds (3), and each ratio is taken within a round between
 # runs made one after the other (nginx then mast; OIP between two /predict
-# runs; scraped right after /predict), then the median of the three rounds'
+# runs; scraped right after /predict), then the median of the rounds'
 # ratios is reported. At one connection the floor server runs just before
 # mast: what this machine's scheduler and hypervisor leave of target 2's p99
 # for a server that does no work (nginx's fixed answer, which lets its cores
 # halt between requests, shows the cost of waking an idle virtual core).
-for round in 1 2 3; do
+for round in $(seq 1 "$ROUNDS"); do
   wrk_run "nginx_32_r$round" "http://127.0.0.1:$NGINX_PORT/predict" 32 2 "$SAMPLE"
   wrk_run "mast_32_r$round" "$MAST/predict" 32 2 "$SAMPLE"
   wrk_run "oip_32_r$round" "$MAST/v2/models/churn/infer" 32 2 "$OIP_BODY"
@@ -344,18 +348,19 @@ def wrk(name):
 import statistics
 KINDS = ("nginx_32", "mast_32", "oip_32", "mastb_32", "scraped_32", "nginx_1", "floor_1",
          "mast_1")
-rounds = [f"{k}_r{i}" for k in KINDS for i in (1, 2, 3)]
+ROUND_IDS = range(1, $ROUNDS + 1)
+rounds = [f"{k}_r{i}" for k in KINDS for i in ROUND_IDS]
 r = {n: wrk(n) for n in ["fastapi_32", "mlp_off", "mlp_on"] + rounds}
 def median(kind, field="rps"):
-    return statistics.median(r[f"{kind}_r{i}"][field] for i in (1, 2, 3))
+    return statistics.median(r[f"{kind}_r{i}"][field] for i in ROUND_IDS)
 def rps(kind, i):
     return r[f"{kind}_r{i}"]["rps"]
 # Per-round ratios of adjacent runs.
 RATIOS = {
-    "mast/nginx": [rps("mast_32", i) / rps("nginx_32", i) for i in (1, 2, 3)],
+    "mast/nginx": [rps("mast_32", i) / rps("nginx_32", i) for i in ROUND_IDS],
     "oip/predict": [rps("oip_32", i) / ((rps("mast_32", i) + rps("mastb_32", i)) / 2)
-                    for i in (1, 2, 3)],
-    "scraped/predict": [rps("scraped_32", i) / rps("mastb_32", i) for i in (1, 2, 3)],
+                    for i in ROUND_IDS],
+    "scraped/predict": [rps("scraped_32", i) / rps("mastb_32", i) for i in ROUND_IDS],
 }
 def ratio(name):
     return statistics.median(RATIOS[name])
@@ -368,7 +373,7 @@ def ratio(name):
 # (it includes the I/O threads polling after each scrape).
 scrape_cpu_ms = $SCRAPE_TICKS * 10.0 / 1000
 load_cpu_ms_per_s = statistics.median(
-    int(open(f"{tmp}/mastb_32_r{i}.cpu").read()) * 10.0 / $DURATION for i in (1, 2, 3))
+    int(open(f"{tmp}/mastb_32_r{i}.cpu").read()) * 10.0 / $DURATION for i in ROUND_IDS)
 scrape_cost_pct = 100 * scrape_cpu_ms / load_cpu_ms_per_s
 delay_ms = 2.0
 batch_ms = float("$MLP_BATCH_MS")
@@ -400,7 +405,7 @@ print("at 1 connection (medians): mast p50 %.0f us, p99 %.0f us; nginx's fixed a
 print("  the floor (a server doing nothing per request, polling like mast): p50 %.0f us, "
       "p99 %.0f us" % (median("floor_1", "p50_ms") * 1000, median("floor_1", "p99_ms") * 1000))
 print("  p99 per round (us): mast %s; floor %s" % tuple(", ".join(
-      "%.0f" % (r[f"{kind}_r{i}"]["p99_ms"] * 1000) for i in (1, 2, 3))
+      "%.0f" % (r[f"{kind}_r{i}"]["p99_ms"] * 1000) for i in ROUND_IDS)
       for kind in ("mast_1", "floor_1")))
 def perf(name):
     level = json.load(open(f"{tmp}/{name}.json"))["levels"][0]
@@ -415,7 +420,7 @@ for kind in KINDS:
     field = "rps" if kind.endswith("32") else "p50_ms"
     scale = 1 if field == "rps" else 1000
     print("  %-10s rounds (%s): %s" % (kind, "req/s" if field == "rps" else "p50 us", ", ".join(
-        "%.0f" % (r[f"{kind}_r{i}"][field] * scale) for i in (1, 2, 3))))
+        "%.0f" % (r[f"{kind}_r{i}"][field] * scale) for i in ROUND_IDS)))
 for name, values in RATIOS.items():
     print("  %-15s per round: %s" % (name, ", ".join("%.3f" % v for v in values)))
 print("/metrics: %d bytes; 1000 scrapes took %d ms of wall time and %.2f ms of mast's CPU each; "
