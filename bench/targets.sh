@@ -257,6 +257,9 @@ stop "$FASTAPI_PID"
 # mast: what this machine's scheduler and hypervisor leave of target 2's p99
 # for a server that does no work (nginx's fixed answer, which lets its cores
 # halt between requests, shows the cost of waking an idle virtual core).
+# Enough scrapes, one a second, to outlast a scraped run and its retries.
+for _ in $(seq $((WARMUP + (STEAL_RETRIES + 1) * DURATION + 5))); do echo "url = \"$MAST/metrics\""; done \
+  >"$TMP/scrape_every_second"
 for round in $(seq 1 "$ROUNDS"); do
   wrk_run "nginx_32_r$round" "http://127.0.0.1:$NGINX_PORT/predict" 32 2 "$SAMPLE"
   wrk_run "mast_32_r$round" "$MAST/predict" 32 2 "$SAMPLE"
@@ -265,8 +268,6 @@ for round in $(seq 1 "$ROUNDS"); do
   # The same /predict load while /metrics is scraped every second, over one
   # kept-alive connection like Prometheus's (one curl process: starting one
   # per scrape would cost the shared cores more than the scrape).
-  for _ in $(seq $((WARMUP + (STEAL_RETRIES + 1) * DURATION + 5))); do echo "url = \"$MAST/metrics\""; done \
-    >"$TMP/scrape_every_second"
   curl -s --rate 1/s -K "$TMP/scrape_every_second" >/dev/null &
   SCRAPER=$!
   wrk_run "scraped_32_r$round" "$MAST/predict" 32 2 "$SAMPLE"

@@ -153,8 +153,7 @@ class HttpServerTest : public ::testing::Test {
     req.body() = std::move(body);
     req.prepare_payload();
     http::write(s, req);
-    http::response<http::string_body> res = ReadResponse(s);
-    return res;
+    return ReadResponse(s);
   }
 
   // Reads one response from `s` (nothing may follow it on the connection).
@@ -336,18 +335,20 @@ TEST_F(HttpServerTest, PinnedIoThreadsRunEachOnTheirOwnCpu) {
   ASSERT_EQ(Send(s, http::verb::post, "/x", "a").body(), "echo:a");
   // Each thread pins itself as it starts: one that has served nothing yet
   // may still be starting.
-  const std::string runner_status = RunnerStatus();
+  const std::string runner_status = RunnerStatus();  // the caller of Run() is thread 0
+  const std::string want0 = std::to_string(cpus[0]);
+  const std::string want1 = std::to_string(cpus[1 % cpus.size()]);
+  const std::string want2 = std::to_string(cpus[2 % cpus.size()]);
   auto pinned = [&] {
-    return AllowedCpusOfThread("mast-io-1") == std::to_string(cpus[1 % cpus.size()]) &&
-           AllowedCpusOfThread("mast-io-2") == std::to_string(cpus[2 % cpus.size()]) &&
-           AllowedCpus(runner_status) == std::to_string(cpus[0]);  // the caller of Run()
+    return AllowedCpusOfThread("mast-io-1") == want1 &&
+           AllowedCpusOfThread("mast-io-2") == want2 && AllowedCpus(runner_status) == want0;
   };
   for (int i = 0; i < 200 && !pinned(); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  EXPECT_EQ(AllowedCpusOfThread("mast-io-1"), std::to_string(cpus[1 % cpus.size()]));
-  EXPECT_EQ(AllowedCpusOfThread("mast-io-2"), std::to_string(cpus[2 % cpus.size()]));
-  EXPECT_EQ(AllowedCpus(runner_status), std::to_string(cpus[0]));
+  EXPECT_EQ(AllowedCpusOfThread("mast-io-1"), want1);
+  EXPECT_EQ(AllowedCpusOfThread("mast-io-2"), want2);
+  EXPECT_EQ(AllowedCpus(runner_status), want0);
 }
 
 TEST_F(HttpServerTest, IoThreadsAreNotPinnedUnlessAsked) {
