@@ -1,5 +1,7 @@
 #include "common/logging.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -36,7 +38,8 @@ std::string_view LevelName(LogLevel level) {
 // warning or an error. A request thread only appends under a mutex (no
 // wake-up, no system call), which keeps the access log off the hot path.
 // If stderr falls 64 MiB behind, lines are dropped and counted rather than
-// the memory growing.
+// the memory growing. When stderr is a file, its disk writes are started as
+// it grows (StartWriteback).
 class LineWriter {
  public:
   LineWriter()
@@ -73,6 +76,7 @@ class LineWriter {
  private:
   static constexpr size_t kWakeBytes = 256 * 1024;
   static constexpr size_t kMaxBytes = 64 * 1024 * 1024;
+  static constexpr size_t kWritebackBytes = 256 * 1024;
 
   void Loop() {
     for (;;) {
@@ -106,6 +110,25 @@ class LineWriter {
       off += static_cast<size_t>(n);
     }
     out_.clear();
+    StartWriteback(off);
+  }
+
+  // When stderr is a file, starts writing each 256 KiB of it to disk as soon
+  // as it is written, without waiting for the disk. Left to itself the kernel
+  // writes a file's dirty pages when the oldest is 30 s old, all at once: at
+  // the 20 MB/s of access log mast writes under full load, 600 MB every half
+  // minute, which stalled requests on a 2-core machine for milliseconds
+  // (PostgreSQL's *_flush_after settings do the same for the same reason).
+  void StartWriteback(size_t written) {
+    unsynced_ += written;
+    if (unsynced_ < kWritebackBytes) return;
+    struct stat st {};
+    if (::fstat(STDERR_FILENO, &st) == 0 && S_ISREG(st.st_mode)) {
+      const off_t end = ::lseek(STDERR_FILENO, 0, SEEK_CUR);
+      const off_t from = std::max<off_t>(0, end - static_cast<off_t>(unsynced_));
+      if (end > 0) ::sync_file_range(STDERR_FILENO, from, end - from, SYNC_FILE_RANGE_WRITE);
+    }
+    unsynced_ = 0;
   }
 
   std::mutex mu_;
@@ -116,6 +139,7 @@ class LineWriter {
   std::atomic<int64_t> dropped_total_{0};
   std::mutex write_mu_;
   std::string out_;      // GUARDED_BY(write_mu_)
+  size_t unsynced_ = 0;  // GUARDED_BY(write_mu_): written, writeback not started
   std::thread thread_;   // runs for the life of the process
 };
 
