@@ -352,8 +352,10 @@ KINDS = ("nginx_32", "mast_32", "oip_32", "mastb_32", "scraped_32", "nginx_1", "
 ROUND_IDS = range(1, $ROUNDS + 1)
 rounds = [f"{k}_r{i}" for k in KINDS for i in ROUND_IDS]
 r = {n: wrk(n) for n in ["fastapi_32", "mlp_off", "mlp_on"] + rounds}
+def per_round(kind, field="rps"):
+    return [r[f"{kind}_r{i}"][field] for i in ROUND_IDS]
 def median(kind, field="rps"):
-    return statistics.median(r[f"{kind}_r{i}"][field] for i in ROUND_IDS)
+    return statistics.median(per_round(kind, field))
 def rps(kind, i):
     return r[f"{kind}_r{i}"]["rps"]
 # Per-round ratios of adjacent runs.
@@ -406,8 +408,7 @@ print("at 1 connection (medians): mast p50 %.0f us, p99 %.0f us; nginx's fixed a
 print("  the floor (a server doing nothing per request, polling like mast): p50 %.0f us, "
       "p99 %.0f us" % (median("floor_1", "p50_ms") * 1000, median("floor_1", "p99_ms") * 1000))
 print("  p99 per round (us): mast %s; floor %s" % tuple(", ".join(
-      "%.0f" % (r[f"{kind}_r{i}"]["p99_ms"] * 1000) for i in ROUND_IDS)
-      for kind in ("mast_1", "floor_1")))
+      "%.0f" % (v * 1000) for v in per_round(kind, "p99_ms")) for kind in ("mast_1", "floor_1")))
 def perf(name):
     level = json.load(open(f"{tmp}/{name}.json"))["levels"][0]
     lat = level["latency_seconds"]
@@ -421,7 +422,7 @@ for kind in KINDS:
     field = "rps" if kind.endswith("32") else "p50_ms"
     scale = 1 if field == "rps" else 1000
     print("  %-10s rounds (%s): %s" % (kind, "req/s" if field == "rps" else "p50 us", ", ".join(
-        "%.0f" % (r[f"{kind}_r{i}"][field] * scale) for i in ROUND_IDS)))
+        "%.0f" % (v * scale) for v in per_round(kind, field))))
 for name, values in RATIOS.items():
     print("  %-15s per round: %s" % (name, ", ".join("%.3f" % v for v in values)))
 print("/metrics: %d bytes; 1000 scrapes took %d ms of wall time and %.2f ms of mast's CPU each; "

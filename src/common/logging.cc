@@ -53,7 +53,7 @@ class LineWriter {
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (buffer_.size() >= kMaxBytes) {
-        ++dropped_;  // stderr does not keep up: never grow without bound
+        // stderr does not keep up: never grow without bound
         dropped_total_.fetch_add(1, std::memory_order_relaxed);
         return;
       }
@@ -95,11 +95,13 @@ class LineWriter {
     {
       std::lock_guard<std::mutex> lock(mu_);
       out_.swap(buffer_);
-      if (dropped_ > 0) {
+      // Drops are counted under mu_, so none is missed between the two.
+      const int64_t dropped = dropped_total_.load(std::memory_order_relaxed);
+      if (dropped > dropped_reported_) {
         out_ += "{\"ts\":\"" + NowRfc3339() +
                 "\",\"level\":\"warning\",\"msg\":\"log lines dropped: stderr too slow\","
-                "\"dropped\":" + std::to_string(dropped_) + "}\n";
-        dropped_ = 0;
+                "\"dropped\":" + std::to_string(dropped - dropped_reported_) + "}\n";
+        dropped_reported_ = dropped;
       }
     }
     size_t off = 0;
@@ -135,8 +137,8 @@ class LineWriter {
   std::condition_variable cv_;
   std::string buffer_;   // GUARDED_BY(mu_)
   bool urgent_ = false;  // GUARDED_BY(mu_)
-  int64_t dropped_ = 0;  // GUARDED_BY(mu_) since the last warning about it
-  std::atomic<int64_t> dropped_total_{0};
+  std::atomic<int64_t> dropped_total_{0};  // incremented under mu_
+  int64_t dropped_reported_ = 0;           // GUARDED_BY(mu_): in warnings so far
   std::mutex write_mu_;
   std::string out_;      // GUARDED_BY(write_mu_)
   size_t unsynced_ = 0;  // GUARDED_BY(write_mu_): written, writeback not started

@@ -424,23 +424,17 @@ int Serve(ServeConfig config) {
   }
   HttpServer* http_server = server->get();
   metrics_registry.AddCollector([http_server](std::string* out) {
-    *out += "# HELP mast_http_connections_open Open client connections.\n"
-            "# TYPE mast_http_connections_open gauge\n"
-            "mast_http_connections_open " +
-            std::to_string(http_server->active_connections()) +
-            "\n# HELP mast_http_connections_rejected_total Connections closed "
-            "at once because the connection cap was reached.\n"
-            "# TYPE mast_http_connections_rejected_total counter\n"
-            "mast_http_connections_rejected_total " +
-            std::to_string(http_server->rejected_connections()) +
-            "\n# HELP mast_http_requests_inflight Requests read and not yet "
-            "answered.\n# TYPE mast_http_requests_inflight gauge\n"
-            "mast_http_requests_inflight " +
-            std::to_string(http_server->inflight_requests()) +
-            "\n# HELP mast_log_lines_dropped_total Log lines dropped because "
-            "stderr fell 64 MiB behind.\n# TYPE mast_log_lines_dropped_total counter\n"
-            "mast_log_lines_dropped_total " +
-            std::to_string(LogLinesDropped()) + "\n";
+    AppendScalarMetric(out, "mast_http_connections_open", "gauge", "Open client connections.",
+                       static_cast<double>(http_server->active_connections()));
+    AppendScalarMetric(out, "mast_http_connections_rejected_total", "counter",
+                       "Connections closed at once because the connection cap was reached.",
+                       static_cast<double>(http_server->rejected_connections()));
+    AppendScalarMetric(out, "mast_http_requests_inflight", "gauge",
+                       "Requests read and not yet answered.",
+                       static_cast<double>(http_server->inflight_requests()));
+    AppendScalarMetric(out, "mast_log_lines_dropped_total", "counter",
+                       "Log lines dropped because stderr fell 64 MiB behind.",
+                       static_cast<double>(LogLinesDropped()));
   });
   metrics_registry.AddCollector(RenderProcessMetrics);
 

@@ -45,6 +45,13 @@ const std::vector<double>& LatencyBuckets() {
   return kBuckets;
 }
 
+void AppendScalarMetric(std::string* out, std::string_view name, std::string_view type,
+                        std::string_view help, double value) {
+  out->append("# HELP ").append(name).append(" ").append(help);
+  out->append("\n# TYPE ").append(name).append(" ").append(type).append("\n");
+  out->append(name).append(" ").append(FormatMetricValue(value)).append("\n");
+}
+
 std::string FormatMetricValue(double v) {
   if (std::isnan(v)) return "NaN";
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
@@ -244,10 +251,8 @@ void RenderProcessMetrics(std::string* out) {
   rlimit lim{};
   getrlimit(RLIMIT_NOFILE, &lim);
 
-  auto emit = [out](const char* name, const char* type, const char* help,
-                    double v) {
-    *out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name +
-            " " + type + "\n" + name + " " + FormatMetricValue(v) + "\n";
+  auto emit = [out](const char* name, const char* type, const char* help, double v) {
+    AppendScalarMetric(out, name, type, help, v);
   };
   emit("process_cpu_seconds_total", "counter",
        "Total user and system CPU time spent in seconds.", cpu);

@@ -18,6 +18,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace mast {
@@ -146,6 +147,11 @@ void RenderProcessMetrics(std::string* out);
 // Formats a sample value the way Prometheus expects (+Inf, NaN, shortest
 // round-trip decimal).
 std::string FormatMetricValue(double v);
+
+// Appends a metric of one unlabelled sample, with its HELP and TYPE lines
+// (`type`: "counter" or "gauge"), for values read at scrape time.
+void AppendScalarMetric(std::string* out, std::string_view name, std::string_view type,
+                        std::string_view help, double value);
 
 }  // namespace mast
 

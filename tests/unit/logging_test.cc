@@ -25,11 +25,13 @@ namespace {
 
 namespace json = boost::json;
 
-// Sends stderr (where the log writer writes) to a file while it lives.
+// Sends stderr (where the log writer writes) to a file, or to a descriptor
+// it takes over, while it lives; flushes the log before putting stderr back.
 class CapturedStderr {
  public:
-  explicit CapturedStderr(const std::string& path) : saved_(dup(STDERR_FILENO)) {
-    const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  explicit CapturedStderr(const std::string& path)
+      : CapturedStderr(open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600)) {}
+  explicit CapturedStderr(int fd) : saved_(dup(STDERR_FILENO)) {
     dup2(fd, STDERR_FILENO);
     close(fd);
   }
@@ -95,26 +97,25 @@ TEST(LogWriterTest, DropsAndCountsLinesWhenStderrStalls) {
   FlushLogs();
   int fds[2];
   ASSERT_EQ(pipe(fds), 0);
-  const int saved = dup(STDERR_FILENO);
-  dup2(fds[1], STDERR_FILENO);
-  close(fds[1]);
-  const int64_t before = LogLinesDropped();
-  const std::string filler(1000, 'x');
-  // Nobody reads the pipe yet: the writer blocks after 64 KiB.
-  for (int i = 0; i < 70000; ++i) LogInfo("filler", {{"text", filler}});
-  const int64_t dropped = LogLinesDropped() - before;
-  // Now read everything, so the writer gets through its backlog.
   std::string seen;
-  std::thread reader([&] {
-    char buf[65536];
-    for (ssize_t n; (n = read(fds[0], buf, sizeof(buf))) > 0;) {
-      seen.append(buf, static_cast<size_t>(n));
-      if (seen.size() > (1 << 20)) seen.erase(0, seen.size() - 4096);  // keep the tail
-    }
-  });
-  FlushLogs();
-  dup2(saved, STDERR_FILENO);  // the pipe's last writer goes: the reader ends
-  close(saved);
+  std::thread reader;
+  int64_t dropped = 0;
+  {
+    CapturedStderr captured(fds[1]);
+    const int64_t before = LogLinesDropped();
+    const std::string filler(1000, 'x');
+    // Nobody reads the pipe yet: the writer blocks after 64 KiB.
+    for (int i = 0; i < 70000; ++i) LogInfo("filler", {{"text", filler}});
+    dropped = LogLinesDropped() - before;
+    // Now read everything, so the writer gets through its backlog.
+    reader = std::thread([&] {
+      char buf[65536];
+      for (ssize_t n; (n = read(fds[0], buf, sizeof(buf))) > 0;) {
+        seen.append(buf, static_cast<size_t>(n));
+        if (seen.size() > (1 << 20)) seen.erase(0, seen.size() - 4096);  // keep the tail
+      }
+    });
+  }  // flushed, and the pipe's last writer goes: the reader ends
   reader.join();
   close(fds[0]);
   EXPECT_GT(dropped, 0);
