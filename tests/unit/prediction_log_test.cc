@@ -361,7 +361,9 @@ TEST(Rfc3339Test, ParsesUtcOffsetsAndFractions) {
                           "9999-01-01T00:00:00Z"}) {
     auto p = ParseRfc3339(bad);
     EXPECT_FALSE(p.ok()) << bad;
-    if (!p.ok()) EXPECT_EQ(p.status().code(), StatusCode::kInvalidArgument);
+    if (!p.ok()) {
+      EXPECT_EQ(p.status().code(), StatusCode::kInvalidArgument);
+    }
   }
 }
 
