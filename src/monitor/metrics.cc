@@ -11,6 +11,17 @@
 
 namespace mast {
 
+namespace {
+
+// The HELP and TYPE lines that open every metric's text.
+void AppendMetricHeader(std::string* out, std::string_view name, std::string_view type,
+                        std::string_view help) {
+  out->append("# HELP ").append(name).append(" ").append(help);
+  out->append("\n# TYPE ").append(name).append(" ").append(type).append("\n");
+}
+
+}  // namespace
+
 Histogram::Histogram(const std::vector<double>* bounds)
     : bounds_(bounds),
       buckets_(new std::atomic<uint64_t>[bounds->size() + 1]) {
@@ -47,8 +58,7 @@ const std::vector<double>& LatencyBuckets() {
 
 void AppendScalarMetric(std::string* out, std::string_view name, std::string_view type,
                         std::string_view help, double value) {
-  out->append("# HELP ").append(name).append(" ").append(help);
-  out->append("\n# TYPE ").append(name).append(" ").append(type).append("\n");
+  AppendMetricHeader(out, name, type, help);
   out->append(name).append(" ").append(FormatMetricValue(value)).append("\n");
 }
 
@@ -102,8 +112,7 @@ std::string FamilyBase::LabelBlock(const std::vector<std::string>& values,
 }
 
 void FamilyBase::RenderHeader(std::string* out) const {
-  *out += "# HELP " + name_ + " " + help_ + "\n";
-  *out += "# TYPE " + name_ + " " + std::string(TypeName(type_)) + "\n";
+  AppendMetricHeader(out, name_, TypeName(type_), help_);
 }
 
 template <typename T>
@@ -251,20 +260,17 @@ void RenderProcessMetrics(std::string* out) {
   rlimit lim{};
   getrlimit(RLIMIT_NOFILE, &lim);
 
-  auto emit = [out](const char* name, const char* type, const char* help, double v) {
-    AppendScalarMetric(out, name, type, help, v);
-  };
-  emit("process_cpu_seconds_total", "counter",
-       "Total user and system CPU time spent in seconds.", cpu);
-  emit("process_resident_memory_bytes", "gauge",
-       "Resident memory size in bytes.", rss);
-  emit("process_virtual_memory_bytes", "gauge",
-       "Virtual memory size in bytes.", vsize);
-  emit("process_open_fds", "gauge", "Number of open file descriptors.", fds);
-  emit("process_max_fds", "gauge", "Maximum number of open file descriptors.",
-       static_cast<double>(lim.rlim_cur));
-  emit("process_start_time_seconds", "gauge",
-       "Start time of the process since unix epoch in seconds.", start);
+  AppendScalarMetric(out, "process_cpu_seconds_total", "counter",
+                     "Total user and system CPU time spent in seconds.", cpu);
+  AppendScalarMetric(out, "process_resident_memory_bytes", "gauge",
+                     "Resident memory size in bytes.", rss);
+  AppendScalarMetric(out, "process_virtual_memory_bytes", "gauge",
+                     "Virtual memory size in bytes.", vsize);
+  AppendScalarMetric(out, "process_open_fds", "gauge", "Number of open file descriptors.", fds);
+  AppendScalarMetric(out, "process_max_fds", "gauge", "Maximum number of open file descriptors.",
+                     static_cast<double>(lim.rlim_cur));
+  AppendScalarMetric(out, "process_start_time_seconds", "gauge",
+                     "Start time of the process since unix epoch in seconds.", start);
 }
 
 }  // namespace mast
