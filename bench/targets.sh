@@ -233,12 +233,17 @@ PIDS+=("$FASTAPI_PID")
 wait_ready "http://127.0.0.1:$FASTAPI_PORT/health" "$FASTAPI_PID"
 
 # --- mast as shipped, serving the example model ----------------------------------
+# serve_example PORT LOG: mast as shipped serving the example model, its
+# stderr to LOG; sets SERVED_PID (not waiting for it to be ready).
+serve_example() {
+  MODEL_PATH="$MODEL_ONNX" LOG_LEVEL=INFO "$MAST_BIN" serve --port "$1" >"$2" 2>&1 &
+  SERVED_PID=$!
+  PIDS+=("$SERVED_PID")
+}
 MAST_PORT=$(free_port)
 START_NS=$(date +%s%N)
-MODEL_PATH="$MODEL_ONNX" LOG_LEVEL=INFO "$MAST_BIN" serve --port "$MAST_PORT" \
-  >"$TMP/mast.log" 2>&1 &
-MAST_PID=$!
-PIDS+=("$MAST_PID")
+serve_example "$MAST_PORT" "$TMP/mast.log"
+MAST_PID=$SERVED_PID
 until curl -sf -o /dev/null "http://127.0.0.1:$MAST_PORT/v2/health/ready"; do
   kill -0 "$MAST_PID" 2>/dev/null || die "mast exited during startup: $(tail -3 "$TMP/mast.log")"
   sleep 0.002
@@ -251,9 +256,8 @@ MAST="http://127.0.0.1:$MAST_PORT"
 # one figure: what the access log's disk writes cost target 2's p99 on this
 # machine (its lines are still made and written, nothing reaches the disk).
 QUIET_PORT=$(free_port)
-MODEL_PATH="$MODEL_ONNX" LOG_LEVEL=INFO "$MAST_BIN" serve --port "$QUIET_PORT" >/dev/null 2>&1 &
-QUIET_PID=$!
-PIDS+=("$QUIET_PID")
+serve_example "$QUIET_PORT" /dev/null
+QUIET_PID=$SERVED_PID
 wait_ready "http://127.0.0.1:$QUIET_PORT/v2/health/ready" "$QUIET_PID"
 
 echo "load: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); ${DURATION}s per run" >&2
@@ -414,13 +418,13 @@ print()
 print("req/s (medians): nginx %.0f, mast %.0f, FastAPI %.0f; MLP off %.0f, on %.0f" % (
       median("nginx_32"), median("mast_32"), r["fastapi_32"]["rps"], r["mlp_off"]["rps"],
       r["mlp_on"]["rps"]))
-print("at 1 connection (medians): mast p50 %.0f us, p99 %.0f us; nginx's fixed answer p50 %.0f us, "
-      "p99 %.0f us" % (median("mast_1", "p50_ms") * 1000, median("mast_1", "p99_ms") * 1000,
-                       median("nginx_1", "p50_ms") * 1000, median("nginx_1", "p99_ms") * 1000))
-print("  the floor (a server doing nothing per request, polling like mast): p50 %.0f us, "
-      "p99 %.0f us" % (median("floor_1", "p50_ms") * 1000, median("floor_1", "p99_ms") * 1000))
-print("  mast with its log to /dev/null instead of a file on disk: p50 %.0f us, p99 %.0f us" % (
-      median("quiet_1", "p50_ms") * 1000, median("quiet_1", "p99_ms") * 1000))
+def p50_p99(kind):  # medians of the rounds at one connection
+    return "p50 %.0f us, p99 %.0f us" % (median(kind, "p50_ms") * 1000,
+                                         median(kind, "p99_ms") * 1000)
+print("at 1 connection (medians): mast %s; nginx's fixed answer %s" % (p50_p99("mast_1"),
+                                                                      p50_p99("nginx_1")))
+print("  the floor (a server doing nothing per request, polling like mast): " + p50_p99("floor_1"))
+print("  mast with its log to /dev/null instead of a file on disk: " + p50_p99("quiet_1"))
 print("  p99 per round (us): mast %s; floor %s; mast, log to /dev/null %s" % tuple(", ".join(
       "%.0f" % (v * 1000) for v in per_round(kind, "p99_ms"))
       for kind in ("mast_1", "floor_1", "quiet_1")))
