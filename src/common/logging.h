@@ -1,9 +1,10 @@
 // Logging: JSON lines on stderr, one object per line:
 //   {"ts":"2026-11-26T20:11:00.123Z","level":"info","msg":"...", <fields>}
 //
-// Lines are collected in memory and written to stderr by one background
-// thread in batches (every 20 ms, or at once for warnings and errors), so a
-// request thread only formats and appends; FlushLogs() writes what is
+// Lines are collected in memory and written to stderr by a background
+// thread at idle CPU priority in batches (every 20 ms; warnings and errors,
+// and a backlog of 4 MiB, at once by a second thread at normal priority), so
+// a request thread only formats and appends; FlushLogs() writes what is
 // waiting. Callers pass context as a
 // boost::json::object of fields; secrets must never be put in it.
 //
@@ -33,6 +34,9 @@ void InitLogging(LogLevel level);
 void FlushLogs();
 // Lines dropped since start because stderr fell 64 MiB behind.
 int64_t LogLinesDropped();
+// Times the idle-priority writer fell 4 MiB behind (the cores were busy) and
+// the normal-priority thread wrote the backlog.
+int64_t LogWriterFellBehind();
 
 bool LogEnabled(LogLevel level);
 void Log(LogLevel level, std::string_view msg,

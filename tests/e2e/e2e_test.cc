@@ -160,7 +160,8 @@ TEST_F(ClassicApiTest, MetricsExposeServingAndProcessSeries) {
        {"mast_requests_total{", "mast_request_duration_seconds_bucket{",
         "mast_inference_duration_seconds_bucket{", "mast_model_load_duration_seconds{",
         "mast_models_loaded ", "process_cpu_seconds_total ", "process_resident_memory_bytes ",
-        "process_open_fds ", "process_start_time_seconds ", "mast_log_lines_dropped_total 0\n"}) {
+        "process_open_fds ", "process_start_time_seconds ", "mast_log_lines_dropped_total 0\n",
+        "mast_log_writer_fell_behind_total 0\n"}) {
     EXPECT_NE(r.body.find(std::string("\n") + name), std::string::npos)
         << "missing " << name << " in:\n" << r.body;
   }

@@ -1,12 +1,17 @@
 #include "common/logging.h"
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <linux/magic.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <chrono>
+#include <filesystem>
 #include <cstdint>
 
 #include <gtest/gtest.h>
@@ -121,6 +126,79 @@ TEST(LogWriterTest, DropsAndCountsLinesWhenStderrStalls) {
   EXPECT_GT(dropped, 0);
   EXPECT_LT(dropped, 70000 - 60000);  // ~64 MiB of ~1 KiB lines were kept
   EXPECT_NE(seen.find("log lines dropped: stderr too slow"), std::string::npos);
+}
+
+// The tid of this process's thread named `name`, or -1.
+pid_t ThreadNamed(const std::string& name) {
+  for (int attempt = 0; attempt < 200; ++attempt) {  // it may still be starting
+    for (const auto& entry : std::filesystem::directory_iterator("/proc/self/task")) {
+      std::string comm = testing::ReadFile(entry.path().string() + "/comm");
+      if (!comm.empty() && comm.back() == '\n') comm.pop_back();
+      if (comm == name) return static_cast<pid_t>(std::stol(entry.path().filename().string()));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return -1;
+}
+
+// The writer yields its core to any thread that wakes (SCHED_IDLE); the
+// thread that writes warnings and backlogs runs at normal priority.
+TEST(LogWriterTest, BackgroundWriterRunsAtIdlePriority) {
+  InitLogging(LogLevel::kInfo);
+  const pid_t background = ThreadNamed("mast-log");
+  const pid_t prompt = ThreadNamed("mast-log-now");
+  ASSERT_GT(background, 0);
+  ASSERT_GT(prompt, 0);
+  EXPECT_EQ(sched_getscheduler(background), SCHED_IDLE);
+  EXPECT_EQ(sched_getscheduler(prompt), SCHED_OTHER);
+}
+
+// With every core busy at normal priority, the idle-priority writer gets
+// almost no CPU; the lines still reach the file, written by the
+// normal-priority thread once 4 MiB wait, and none is dropped.
+TEST(LogWriterTest, BusyCoresDoNotStopTheLog) {
+  InitLogging(LogLevel::kInfo);
+  FlushLogs();
+  testing::TempDir dir;
+  const std::string path = dir.path() + "/stderr";
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  ASSERT_EQ(sched_getaffinity(0, sizeof(allowed), &allowed), 0);
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> spinners;
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (!CPU_ISSET(cpu, &allowed)) continue;
+    spinners.emplace_back([&stop, cpu] {
+      cpu_set_t one;
+      CPU_ZERO(&one);
+      CPU_SET(cpu, &one);
+      pthread_setaffinity_np(pthread_self(), sizeof(one), &one);
+      while (!stop.load(std::memory_order_relaxed)) {
+      }
+    });
+  }
+  const int64_t fell_behind = LogWriterFellBehind();
+  const int64_t dropped = LogLinesDropped();
+  constexpr int kLines = 16 * 1024;
+  const std::string filler(1000, 'b');
+  size_t size = 0;
+  {
+    CapturedStderr captured(path);
+    for (int i = 0; i < kLines; ++i) LogInfo("filler", {{"text", filler}});
+    // Not FlushLogs(): that would write from this thread.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (std::chrono::steady_clock::now() < deadline) {
+      size = std::filesystem::file_size(path);
+      if (size >= kLines * filler.size()) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    stop = true;
+    for (auto& t : spinners) t.join();
+  }
+  EXPECT_GE(size, kLines * filler.size());
+  EXPECT_GT(LogWriterFellBehind(), fell_behind);
+  EXPECT_EQ(LogLinesDropped(), dropped);
+  EXPECT_EQ(Lines(path).size(), static_cast<size_t>(kLines));
 }
 
 // cachestat(2) (Linux 6.5): how many of a file's pages are cached and dirty.
