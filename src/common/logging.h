@@ -3,7 +3,7 @@
 //
 // Lines are collected in memory and written to stderr by a background
 // thread at idle CPU priority in batches (every 20 ms; warnings and errors,
-// and a backlog of 4 MiB, at once by a second thread at normal priority), so
+// and a backlog of 1 MiB, at once by a second thread at normal priority), so
 // a request thread only formats and appends; FlushLogs() writes what is
 // waiting. Callers pass context as a
 // boost::json::object of fields; secrets must never be put in it.
@@ -34,7 +34,7 @@ void InitLogging(LogLevel level);
 void FlushLogs();
 // Lines dropped since start because stderr fell 64 MiB behind.
 int64_t LogLinesDropped();
-// Times the idle-priority writer fell 4 MiB behind (the cores were busy) and
+// Times the idle-priority writer fell 1 MiB behind (the cores were busy) and
 // the normal-priority thread wrote the backlog.
 int64_t LogWriterFellBehind();
 

@@ -436,7 +436,7 @@ int Serve(ServeConfig config) {
                        "Log lines dropped because stderr fell 64 MiB behind.",
                        static_cast<double>(LogLinesDropped()));
     AppendScalarMetric(out, "mast_log_writer_fell_behind_total", "counter",
-                       "Times the idle-priority log writer fell 4 MiB behind (busy cores) "
+                       "Times the idle-priority log writer fell 1 MiB behind (busy cores) "
                        "and a normal-priority thread wrote the backlog.",
                        static_cast<double>(LogWriterFellBehind()));
   });

@@ -155,7 +155,7 @@ TEST(LogWriterTest, BackgroundWriterRunsAtIdlePriority) {
 
 // With every core busy at normal priority, the idle-priority writer gets
 // almost no CPU; the lines still reach the file, written by the
-// normal-priority thread once 4 MiB wait, and none is dropped.
+// normal-priority thread once 1 MiB waits, and none is dropped.
 TEST(LogWriterTest, BusyCoresDoNotStopTheLog) {
   InitLogging(LogLevel::kInfo);
   FlushLogs();
