@@ -46,9 +46,9 @@ std::string_view LevelName(LogLevel level) {
 // The writer thread ("mast-log") runs at SCHED_IDLE: a request thread, or a
 // client on the same machine, that wakes while it is copying a batch into the
 // page cache takes the core at once instead of waiting out its time slice
-// (on the 2-core benchmark VM, one connection's requests spent 13-43% less
-// of their time over 150 us than with the writer at normal priority, in five
-// alternated A/B runs of bench/serial_latency.c). A thread at that priority gets almost no CPU
+// (on the 2-core benchmark VM, with the log in a file on disk, wrk's p99 at
+// one connection was lower than with the writer at normal priority in 10 of
+// 10 alternated rounds: medians 85 and 109 us). A thread at that priority gets almost no CPU
 // while the cores are saturated, so a second thread at normal priority
 // ("mast-log-now") writes whenever 1 MiB is waiting, and writes warnings and
 // errors as they come; it sleeps otherwise. The two write in turns, one piece
