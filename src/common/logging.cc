@@ -45,17 +45,17 @@ std::string_view LevelName(LogLevel level) {
 //
 // The writer thread ("mast-log") runs at SCHED_IDLE: a request thread, or a
 // client on the same machine, that wakes while it is copying a batch into the
-// page cache takes the core at once instead of waiting out its time slice
-// (on the 2-core benchmark VM, with the log in a file on disk, wrk's p99 at
+// page cache takes the core at once instead of waiting out its time slice.
+// (On the 2-core benchmark VM, with the log in a file on disk, wrk's p99 at
 // one connection was lower than with the writer at normal priority in 10 of
-// 10 alternated rounds: medians 85 and 109 us). A thread at that priority gets almost no CPU
-// while the cores are saturated, so a second thread at normal priority
-// ("mast-log-now") writes whenever 1 MiB is waiting, and writes warnings and
-// errors as they come; it sleeps otherwise. The two write in turns, one piece
-// of at most 256 KiB at a time, so the file keeps the lines' order and a
-// starved writer holds the other up for one piece at most. The price: under
-// full load about 2 MiB wait at times, not 512 KiB (resident memory after a
-// 32-connection run 53-56 MiB instead of 45-46).
+// 10 alternated rounds: medians 85 and 109 us.) A thread at that priority
+// gets almost no CPU while the cores are saturated, so a second thread at
+// normal priority ("mast-log-now") writes whenever 1 MiB is waiting, and
+// writes warnings and errors as they come; it sleeps otherwise. The two
+// write in turns, one piece of at most 256 KiB at a time, so the file keeps
+// the lines' order and a starved writer holds the other up for one piece at
+// most. The price: under full load about 2 MiB wait at times, not 512 KiB
+// (resident memory after a 32-connection run 53-56 MiB instead of 45-46).
 class LineWriter {
  public:
   LineWriter()
@@ -97,9 +97,9 @@ class LineWriter {
   int64_t dropped_total() const { return dropped_total_.load(std::memory_order_relaxed); }
   int64_t fell_behind_total() const { return fell_behind_total_.load(std::memory_order_relaxed); }
 
-  // Writes everything appended so far, in order, before returning: the batch
-  // being written, then the one holding what was appended before the call
-  // (which another writer may have taken meanwhile: then that one).
+  // Writes everything appended so far, in order, before returning: first the
+  // batch being written, then one more batch, which holds the lines appended
+  // before the call (or, if another writer took those meanwhile, a later one).
   void Flush() {
     while (WritePiece(false)) {
     }

@@ -1,9 +1,9 @@
 #include "common/logging.h"
 
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <pthread.h>
 #include <sched.h>
-#include <linux/magic.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -11,8 +11,8 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
-#include <filesystem>
 #include <cstdint>
+#include <filesystem>
 
 #include <gtest/gtest.h>
 
