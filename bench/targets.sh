@@ -29,7 +29,7 @@
 # figures, targets and verdicts; writes bench/results/targets.json.
 # Environment: DURATION (seconds per wrk run, default 10), WARMUP (2),
 # STEAL_MAX (1: a wrk run with more hypervisor steal, in percent, is made
-# again), STEAL_RETRIES (2: at most so many times), ROUNDS (3: rounds of the
+# again), STEAL_RETRIES (2: at most so many times), ROUNDS (5: rounds of the
 # runs at 32 and 1 connections; each target's figure is the median over
 # them), MAST_BIN (build/mast).
 set -euo pipefail
@@ -42,7 +42,7 @@ DURATION="${DURATION:-10}"
 WARMUP="${WARMUP:-2}"
 STEAL_MAX="${STEAL_MAX:-1}"
 STEAL_RETRIES="${STEAL_RETRIES:-2}"
-ROUNDS="${ROUNDS:-3}"
+ROUNDS="${ROUNDS:-5}"
 SAMPLE="$ROOT/examples/churn/sample.json"
 MODEL_ONNX="$ROOT/examples/churn/model.onnx"
 RESULTS_DIR="$BENCH/results"
@@ -264,7 +264,7 @@ echo "load: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); ${DUR
 wrk_run fastapi_32 "http://127.0.0.1:$FASTAPI_PORT/predict" 32 2 "$SAMPLE"
 stop "$FASTAPI_PID"
 # Throughput drifts by +-10% (and more under hypervisor steal) from run to
-# run here: ROUNDS rounds (3), and each ratio is taken within a round between
+# run here: ROUNDS rounds (5), and each ratio is taken within a round between
 # runs made one after the other (nginx then mast; OIP between two /predict
 # runs; scraped right after /predict), then the median of the rounds'
 # ratios is reported. At one connection the floor server runs just before
