@@ -65,11 +65,11 @@ class LineWriter {
           // Unprivileged and for good (leaving SCHED_IDLE needs CAP_SYS_NICE);
           // if refused, the thread stays at normal priority.
           pthread_setschedparam(pthread_self(), SCHED_IDLE, &param);
-          Loop(&wake_cv_, &wake_, std::chrono::milliseconds(20));
+          Loop(&wake_cv_, &wake_, std::chrono::milliseconds(20), /*takes_over=*/false);
         }),
         prompt_thread_([this] {
           SetThreadName("mast-log-now");
-          Loop(&prompt_cv_, &prompt_, std::chrono::hours(1));
+          Loop(&prompt_cv_, &prompt_, std::chrono::hours(1), /*takes_over=*/true);
         }) {}
 
   void Append(const std::string& line, bool urgent) {
@@ -117,15 +117,17 @@ class LineWriter {
   static constexpr size_t kWritebackBytes = 4 * 1024 * 1024;
 
   // One writer thread's life: waits until `*flag` is set (or `period` has
-  // passed), then writes until nothing is waiting.
-  void Loop(std::condition_variable* cv, bool* flag, std::chrono::milliseconds period) {
+  // passed), then writes until nothing is waiting. The thread that
+  // `takes_over` from a starved writer counts the backlogs it wrote.
+  void Loop(std::condition_variable* cv, bool* flag, std::chrono::milliseconds period,
+            bool takes_over) {
     for (;;) {
       bool behind = false;
       {
         std::unique_lock<std::mutex> lock(mu_);
         cv->wait_for(lock, period, [&] { return *flag; });
         *flag = false;
-        if (flag == &prompt_) std::swap(behind, behind_);
+        if (takes_over) std::swap(behind, behind_);
       }
       bool wrote = false;
       while (WritePiece(true)) wrote = true;

@@ -53,6 +53,17 @@ inline std::string ReadFile(const std::string& path) {
   return s.str();
 }
 
+// /proc/self/task/<tid> of this process's thread named `name` (as
+// SetThreadName set it); empty if there is none.
+inline std::filesystem::path ThreadTaskDir(const std::string& name) {
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::string comm;
+    std::getline(std::ifstream(task.path() / "comm"), comm);
+    if (comm == name) return task.path();
+  }
+  return {};
+}
+
 inline boost::json::object Expected(const std::string& name) {
   return boost::json::parse(ReadFile(FixtureDir(name) + "/expected.json")).as_object();
 }

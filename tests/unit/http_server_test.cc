@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "common/cpus.h"
+#include "fixture_util.h"
 
 namespace mast {
 namespace {
@@ -315,12 +316,8 @@ std::string AllowedCpus(const std::filesystem::path& status_file) {
 
 // The same for this process's thread named `name`; "" if there is none.
 std::string AllowedCpusOfThread(const std::string& name) {
-  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
-    std::string comm;
-    std::getline(std::ifstream(task.path() / "comm"), comm);
-    if (comm == name) return AllowedCpus(task.path() / "status");
-  }
-  return "";
+  const std::filesystem::path task = testing::ThreadTaskDir(name);
+  return task.empty() ? "" : AllowedCpus(task / "status");
 }
 
 TEST_F(HttpServerTest, PinnedIoThreadsRunEachOnTheirOwnCpu) {

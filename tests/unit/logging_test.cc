@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <linux/magic.h>
-#include <pthread.h>
 #include <sched.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -23,6 +22,7 @@
 
 #include <boost/json.hpp>
 
+#include "common/cpus.h"
 #include "fixture_util.h"
 
 namespace mast {
@@ -131,11 +131,8 @@ TEST(LogWriterTest, DropsAndCountsLinesWhenStderrStalls) {
 // The tid of this process's thread named `name`, or -1.
 pid_t ThreadNamed(const std::string& name) {
   for (int attempt = 0; attempt < 200; ++attempt) {  // it may still be starting
-    for (const auto& entry : std::filesystem::directory_iterator("/proc/self/task")) {
-      std::string comm = testing::ReadFile(entry.path().string() + "/comm");
-      if (!comm.empty() && comm.back() == '\n') comm.pop_back();
-      if (comm == name) return static_cast<pid_t>(std::stol(entry.path().filename().string()));
-    }
+    const std::filesystem::path task = testing::ThreadTaskDir(name);
+    if (!task.empty()) return static_cast<pid_t>(std::stol(task.filename().string()));
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   return -1;
@@ -161,18 +158,11 @@ TEST(LogWriterTest, BusyCoresDoNotStopTheLog) {
   FlushLogs();
   testing::TempDir dir;
   const std::string path = dir.path() + "/stderr";
-  cpu_set_t allowed;
-  CPU_ZERO(&allowed);
-  ASSERT_EQ(sched_getaffinity(0, sizeof(allowed), &allowed), 0);
   std::atomic<bool> stop{false};
   std::vector<std::thread> spinners;
-  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
-    if (!CPU_ISSET(cpu, &allowed)) continue;
+  for (int cpu : UsableCpus()) {
     spinners.emplace_back([&stop, cpu] {
-      cpu_set_t one;
-      CPU_ZERO(&one);
-      CPU_SET(cpu, &one);
-      pthread_setaffinity_np(pthread_self(), sizeof(one), &one);
+      PinCurrentThread(cpu);
       while (!stop.load(std::memory_order_relaxed)) {
       }
     });
